@@ -1,0 +1,33 @@
+# make run  : fresh machine -> .venv with modelmeter[torch,dev], then the bundled examples analysed
+# make test : fresh machine -> .venv, then the whole test suite
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+# torch/torchvision pinned to the builds this machine's pip serves from its local wheel cache
+TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
+EXAMPLES := examples/seed_models.py
+
+.PHONY: install run test lint clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q $(TORCH_SPEC)
+	$(PY) -m pip install -q -e '.[torch,dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	@for m in LeNet5 AlexNetNoBias BatchNormCNN MnistCNN Dense215 Conv3to16; do \
+		$(VENV)/bin/modelmeter summary $(EXAMPLES):$$m || exit 1; echo; done
+	$(VENV)/bin/modelmeter summary torchvision:resnet50 --depth 1
+
+test: install
+	$(PY) -m pytest -q
+
+lint: install
+	$(VENV)/bin/ruff check src tests examples
+	$(VENV)/bin/ruff format --check src tests examples
+
+clean:
+	rm -rf $(VENV) build *.egg-info src/*.egg-info

@@ -1,0 +1,39 @@
+"""modelmeter: what a neural network costs: parameters, shapes, MACs and FLOPs, layer by layer.
+
+    >>> import modelmeter
+    >>> report = modelmeter.summary(model, input_size=(1, 3, 224, 224))
+    >>> print(report)          # the table
+    >>> report.to_dict()       # the JSON document (schema modelmeter/1)
+"""
+
+from ._api import summary
+from ._report import InputInfo, LayerStats, OpStats, Report, Totals
+from ._version import __version__
+from .errors import (
+    ForwardError,
+    InputError,
+    ModelMeterError,
+    ModelRefError,
+    SpecError,
+    UncountedOpsError,
+    UsageError,
+)
+from .formulas import Cost
+
+__all__ = [
+    "Cost",
+    "ForwardError",
+    "InputError",
+    "InputInfo",
+    "LayerStats",
+    "ModelMeterError",
+    "ModelRefError",
+    "OpStats",
+    "Report",
+    "SpecError",
+    "Totals",
+    "UncountedOpsError",
+    "UsageError",
+    "__version__",
+    "summary",
+]

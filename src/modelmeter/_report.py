@@ -1,0 +1,244 @@
+"""The report: plain data (frozen dataclasses) and queries over it.
+
+Frontends collect :class:`LayerRecord`s, :func:`build_report` aggregates them, renderers only format.
+``Report.to_dict()`` *is* the JSON schema (``modelmeter/1``, documented in docs/json-schema.md).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .formulas import Cost
+
+SCHEMA = "modelmeter/1"
+ShapeT = tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class InputInfo:
+    shape: ShapeT
+    dtype: str
+
+
+@dataclass
+class LayerRecord:
+    """One layer (module) as a frontend collected it.
+
+    ``params`` / ``trainable_params`` / ``buffers`` are element counts of the *unique* tensors in the
+    layer's subtree (the frontend knows tensor identity, so it dedups). ``own`` holds the cost of ops run
+    directly in this layer, not inside a child; :func:`build_report` sums subtrees.
+    """
+
+    name: str
+    type: str
+    params: int = 0
+    trainable_params: int = 0
+    buffers: int = 0
+    calls: int = 0
+    input_shapes: list[ShapeT] = field(default_factory=list)
+    output_shapes: list[ShapeT] = field(default_factory=list)
+    own: Cost = field(default_factory=Cost)
+
+
+@dataclass(frozen=True)
+class LayerStats:
+    """One row of the report. ``params``, ``macs`` and ``flops`` include the layer's children."""
+
+    name: str
+    type: str
+    depth: int
+    input_shapes: tuple[ShapeT, ...]
+    output_shapes: tuple[ShapeT, ...]
+    params: int
+    trainable_params: int
+    buffers: int
+    calls: int
+    macs: int
+    flops: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "type": self.type,
+            "depth": self.depth,
+            "input_shapes": [list(s) for s in self.input_shapes],
+            "output_shapes": [list(s) for s in self.output_shapes],
+            "params": self.params,
+            "trainable_params": self.trainable_params,
+            "buffers": self.buffers,
+            "calls": self.calls,
+            "macs": self.macs,
+            "flops": self.flops,
+        }
+
+
+@dataclass(frozen=True)
+class OpStats:
+    """Totals of one op type over the whole run (``report.by_op()``)."""
+
+    op: str
+    calls: int
+    macs: int
+    flops: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"op": self.op, "calls": self.calls, "macs": self.macs, "flops": self.flops}
+
+
+@dataclass(frozen=True)
+class Totals:
+    params: int
+    trainable_params: int
+    non_trainable_params: int
+    buffers: int
+    param_bytes: int
+    buffer_bytes: int
+    macs: int
+    flops: int
+    param_bytes_by_dtype: tuple[tuple[str, int], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "params": self.params,
+            "trainable_params": self.trainable_params,
+            "non_trainable_params": self.non_trainable_params,
+            "buffers": self.buffers,
+            "param_bytes": self.param_bytes,
+            "buffer_bytes": self.buffer_bytes,
+            "param_bytes_by_dtype": dict(self.param_bytes_by_dtype),
+            "macs": self.macs,
+            "flops": self.flops,
+        }
+
+
+@dataclass(frozen=True)
+class Report:
+    """What a model costs. Print it for the table; ``to_dict()`` for the JSON document."""
+
+    model: str
+    inputs: tuple[InputInfo, ...]
+    totals: Totals
+    layers: tuple[LayerStats, ...]
+    ops: tuple[OpStats, ...]
+    uncounted_ops: tuple[tuple[str, int], ...]
+    device: str
+
+    # -- queries -------------------------------------------------------------------------------------
+    def layer(self, name: str) -> LayerStats:
+        """The row of the layer called ``name`` (dotted module path; ``""`` is the whole model)."""
+        for row in self.layers:
+            if row.name == name:
+                return row
+        raise KeyError(f"no layer named {name!r}; layers are: {', '.join(r.name for r in self.layers[:10])} ...")
+
+    def by_op(self) -> tuple[OpStats, ...]:
+        """MACs and FLOPs per op type, largest FLOPs first."""
+        return self.ops
+
+    @property
+    def uncounted(self) -> dict[str, int]:
+        """Ops that ran without a formula and are not declared zero-cost, with their call counts."""
+        return dict(self.uncounted_ops)
+
+    # -- serialisation -------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document (schema ``modelmeter/1``): plain types, integers for every count."""
+        return {
+            "schema": SCHEMA,
+            "model": self.model,
+            "inputs": [{"shape": list(i.shape), "dtype": i.dtype} for i in self.inputs],
+            "device": self.device,
+            "totals": self.totals.to_dict(),
+            "layers": [row.to_dict() for row in self.layers],
+            "ops": [op.to_dict() for op in self.ops],
+            "uncounted_ops": dict(self.uncounted_ops),
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent)
+
+    def render(self, depth: int | None = None, width: int = 120) -> str:
+        """The table as plain text (``depth`` limits how deep the layer tree goes)."""
+        from .render.table import render_text
+
+        return render_text(self, depth=depth, width=width)
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+def _self_and_ancestors(name: str) -> list[str]:
+    """"a.b.c" -> ["a.b.c", "a.b", "a", ""]."""
+    if name == "":
+        return [""]
+    parts = name.split(".")
+    return [".".join(parts[:i]) for i in range(len(parts), 0, -1)] + [""]
+
+
+def build_report(
+    model: str,
+    inputs: Iterable[InputInfo],
+    records: list[LayerRecord],
+    op_costs: dict[str, tuple[int, Cost]],
+    uncounted_ops: dict[str, int],
+    totals: Totals,
+    device: str,
+) -> Report:
+    """Aggregate collected records into a :class:`Report` (subtree sums; rows in module order).
+
+    ``totals`` carries the parameter figures (deduplicated by the frontend); its ``macs``/``flops`` are
+    filled here from the records so that rows and totals come from one sum.
+    """
+    subtree = {rec.name: Cost() for rec in records}
+    for rec in records:
+        for name in _self_and_ancestors(rec.name):
+            if name in subtree:
+                subtree[name] = subtree[name] + rec.own
+    rows = []
+    for rec in records:
+        sub = subtree[rec.name]
+        depth = 0 if rec.name == "" else rec.name.count(".") + 1
+        rows.append(
+            LayerStats(
+                name=rec.name,
+                type=rec.type,
+                depth=depth,
+                input_shapes=tuple(rec.input_shapes),
+                output_shapes=tuple(rec.output_shapes),
+                params=rec.params,
+                trainable_params=rec.trainable_params,
+                buffers=rec.buffers,
+                calls=rec.calls,
+                macs=sub.macs,
+                flops=sub.flops,
+            )
+        )
+    whole = Cost()
+    for rec in records:
+        whole = whole + rec.own
+    ops = sorted(
+        (OpStats(op=name, calls=calls, macs=cost.macs, flops=cost.flops) for name, (calls, cost) in op_costs.items()),
+        key=lambda o: (-o.flops, o.op),
+    )
+    return Report(
+        model=model,
+        inputs=tuple(inputs),
+        totals=Totals(
+            params=totals.params,
+            trainable_params=totals.trainable_params,
+            non_trainable_params=totals.non_trainable_params,
+            buffers=totals.buffers,
+            param_bytes=totals.param_bytes,
+            buffer_bytes=totals.buffer_bytes,
+            macs=whole.macs,
+            flops=whole.flops,
+            param_bytes_by_dtype=totals.param_bytes_by_dtype,
+        ),
+        layers=tuple(rows),
+        ops=tuple(ops),
+        uncounted_ops=tuple(sorted(uncounted_ops.items())),
+        device=device,
+    )

@@ -1,0 +1,61 @@
+"""The one registry of cost formulas, and the unit convention.
+
+Convention (also in docs/conventions.md):
+- a **MAC** is one multiply-accumulate of a multiply-add kernel (conv, linear, matmul, attention scores and
+  weighted values). Bias adds are *not* MACs.
+- **FLOPs** = 2 x MACs + other arithmetic (bias adds, elementwise ops, ...), each counted per element.
+
+Every formula is a pure function of shapes and attributes (ints, tuples of ints, bools) returning a
+:class:`Cost`. Frontends (PyTorch, layer spec, ...) map their ops onto these functions; nothing else in
+modelmeter knows a formula.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+Shape = tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Cost:
+    """The cost of one op call: ``macs`` multiply-accumulates plus ``other_flops`` other arithmetic."""
+
+    macs: int = 0
+    other_flops: int = 0
+
+    @property
+    def flops(self) -> int:
+        # The single place where MACs become FLOPs: one multiply + one add per MAC.
+        return 2 * self.macs + self.other_flops
+
+    def __add__(self, other: Cost) -> Cost:
+        return Cost(self.macs + other.macs, self.other_flops + other.other_flops)
+
+    def __mul__(self, times: int) -> Cost:
+        return Cost(self.macs * times, self.other_flops * times)
+
+
+ZERO = Cost()
+
+F = TypeVar("F", bound=Callable[..., Cost])
+FORMULAS: dict[str, Callable[..., Cost]] = {}
+
+
+def register(name: str) -> Callable[[F], F]:
+    """Register ``fn`` as the formula called ``name``; a second registration of a name is a bug."""
+
+    def decorate(fn: F) -> F:
+        if name in FORMULAS:
+            raise ValueError(f"formula {name!r} is registered twice")
+        FORMULAS[name] = fn
+        return fn
+
+    return decorate
+
+
+def formula(name: str) -> Callable[..., Cost]:
+    """The formula registered as ``name``."""
+    return FORMULAS[name]

@@ -1,0 +1,1 @@
+"""Frontends: each turns one kind of model into LayerRecords, costing ops with modelmeter.formulas."""

@@ -1,0 +1,1 @@
+"""The PyTorch frontend (needs ``pip install 'modelmeter[torch]'``)."""

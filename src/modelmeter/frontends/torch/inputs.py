@@ -1,0 +1,98 @@
+"""Model inputs: from sizes (``input_size``) or from the user's data (``input_data``), on meta or CPU.
+
+The user's tensors are never handed to the model: on meta they are replaced by empty meta tensors of the
+same shape and dtype; on CPU by clones, so an in-place op in the model cannot change them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch.utils._pytree import tree_leaves, tree_map
+
+from ..._report import InputInfo
+from ...errors import InputError
+
+InputSize = Sequence[int] | Sequence[Sequence[int]]
+
+
+def to_dtype(name: str | torch.dtype) -> torch.dtype:
+    if isinstance(name, torch.dtype):
+        return name
+    dt = getattr(torch, str(name).removeprefix("torch."), None)
+    if not isinstance(dt, torch.dtype):
+        raise InputError(f"unknown dtype {name!r}; use e.g. float32, float16, bfloat16, int64")
+    return dt
+
+
+def normalize_sizes(input_size: InputSize) -> list[tuple[int, ...]]:
+    """(1, 3, 224, 224) -> [(1, 3, 224, 224)]; [(1, 3), (1, 5)] stays a list of shapes."""
+    if isinstance(input_size, Sequence) and all(isinstance(d, int) for d in input_size):
+        sizes = [tuple(input_size)]
+    elif isinstance(input_size, Sequence) and all(isinstance(s, Sequence) for s in input_size):
+        sizes = [tuple(s) for s in input_size]  # type: ignore[arg-type]
+    else:
+        raise InputError(f"input_size must be a shape like (1, 3, 224, 224) or a list of shapes, got {input_size!r}")
+    for s in sizes:
+        if not s or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in s):
+            raise InputError(f"input shape {s!r} must be a non-empty tuple of non-negative ints")
+    return sizes  # type: ignore[return-value]
+
+
+class Inputs:
+    """Positional and keyword inputs, and a way to make them on a device."""
+
+    def __init__(
+        self,
+        input_size: InputSize | None = None,
+        input_data: Any = None,
+        dtypes: Sequence[str | torch.dtype] | None = None,
+    ):
+        if (input_size is None) == (input_data is None):
+            raise InputError("give exactly one of input_size (shapes) or input_data (tensors)")
+        self.kwargs: dict[str, Any] = {}
+        if input_size is not None:
+            sizes = normalize_sizes(input_size)
+            names = list(dtypes) if dtypes else ["float32"]
+            if len(names) == 1:
+                names = names * len(sizes)
+            if len(names) != len(sizes):
+                raise InputError(f"{len(sizes)} input shapes but {len(names)} dtypes; give one dtype or one per input")
+            self.args: tuple[Any, ...] = tuple(
+                torch.empty(s, dtype=to_dtype(d), device="meta") for s, d in zip(sizes, names)
+            )
+        elif isinstance(input_data, torch.Tensor):
+            self.args = (input_data,)
+        elif isinstance(input_data, dict):
+            self.args, self.kwargs = (), dict(input_data)
+        elif isinstance(input_data, (tuple, list)):
+            self.args = tuple(input_data)
+        else:
+            raise InputError(
+                f"input_data must be a tensor, a tuple/list or a dict of inputs, got {type(input_data).__name__}"
+            )
+
+    def info(self) -> list[InputInfo]:
+        return [
+            InputInfo(tuple(int(d) for d in t.shape), str(t.dtype).removeprefix("torch."))
+            for t in tree_leaves((self.args, self.kwargs))
+            if isinstance(t, torch.Tensor)
+        ]
+
+    def on(self, device: str) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """The inputs as fresh tensors on ``device``: empty on meta; on CPU random floats / zero ints."""
+
+        def make(t: Any) -> Any:
+            if not isinstance(t, torch.Tensor):
+                return t
+            if device == "meta":
+                return torch.empty_like(t, device="meta")
+            if t.device.type != "meta":
+                return t.detach().clone()
+            if t.dtype.is_floating_point or t.dtype.is_complex:
+                return torch.randn(t.shape, dtype=t.dtype)
+            return torch.zeros(t.shape, dtype=t.dtype)
+
+        return tree_map(make, self.args), tree_map(make, self.kwargs)

@@ -1,0 +1,54 @@
+"""Parameter and buffer counts, each tensor counted once however many modules reach it."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import torch
+
+from ..._report import LayerRecord, Totals
+
+
+def _dtype_name(dtype: torch.dtype) -> str:
+    return str(dtype).removeprefix("torch.")
+
+
+def layer_records(model: torch.nn.Module) -> dict[str, LayerRecord]:
+    """A record per module (dotted path, root ``""``) with its subtree's unique params and buffers.
+
+    ``Module.parameters()`` yields each Parameter object once, so a tied weight reached twice inside
+    one subtree is counted once there.
+    """
+    records = {}
+    for name, module in model.named_modules():
+        params = list(module.parameters())
+        records[name] = LayerRecord(
+            name=name,
+            type=type(module).__name__,
+            params=sum(p.numel() for p in params),
+            trainable_params=sum(p.numel() for p in params if p.requires_grad),
+            buffers=sum(b.numel() for b in module.buffers()),
+        )
+    return records
+
+
+def totals(model: torch.nn.Module) -> Totals:
+    """Model-wide unique parameter and buffer figures (MACs/FLOPs are filled in by aggregation)."""
+    params = list(model.parameters())  # deduplicated by identity: tied weights count once
+    buffers = list(model.buffers())
+    by_dtype: dict[str, int] = defaultdict(int)
+    for p in params:
+        by_dtype[_dtype_name(p.dtype)] += p.numel() * p.element_size()
+    total = sum(p.numel() for p in params)
+    trainable = sum(p.numel() for p in params if p.requires_grad)
+    return Totals(
+        params=total,
+        trainable_params=trainable,
+        non_trainable_params=total - trainable,
+        buffers=sum(b.numel() for b in buffers),
+        param_bytes=sum(by_dtype.values()),
+        buffer_bytes=sum(b.numel() * b.element_size() for b in buffers),
+        macs=0,
+        flops=0,
+        param_bytes_by_dtype=tuple(sorted(by_dtype.items())),
+    )
