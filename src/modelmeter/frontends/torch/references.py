@@ -176,7 +176,8 @@ def load_file(ref: str) -> Loaded:
         try:
             model = build_on_meta(obj)
         except Exception as exc:
-            raise ModelRefError(f"{path}:{attr}: calling it with no arguments raised {type(exc).__name__}: {exc}") from exc
+            why = f"{type(exc).__name__}: {exc}"
+            raise ModelRefError(f"{path}:{attr}: calling it with no arguments raised {why}") from exc
         if isinstance(model, torch.nn.Module):
             model.eval()
     else:
