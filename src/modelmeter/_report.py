@@ -125,6 +125,7 @@ class Report:
     ops: tuple[OpStats, ...]
     uncounted_ops: tuple[tuple[str, int], ...]
     device: str
+    attention: str = "full"
 
     # -- queries -------------------------------------------------------------------------------------
     def layer(self, name: str) -> LayerStats:
@@ -151,6 +152,7 @@ class Report:
             "model": self.model,
             "inputs": [{"shape": list(i.shape), "dtype": i.dtype} for i in self.inputs],
             "device": self.device,
+            "attention": self.attention,
             "totals": self.totals.to_dict(),
             "layers": [row.to_dict() for row in self.layers],
             "ops": [op.to_dict() for op in self.ops],
@@ -160,11 +162,12 @@ class Report:
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent)
 
-    def render(self, depth: int | None = None, width: int = 120) -> str:
-        """The table as plain text (``depth`` limits how deep the layer tree goes)."""
+    def render(self, depth: int | None = None, width: int = 120, by: str = "layer") -> str:
+        """The table as plain text: a row per layer (``depth`` limits how deep the tree goes) or, with
+        ``by="op"``, a row per op type."""
         from .render.table import render_text
 
-        return render_text(self, depth=depth, width=width)
+        return render_text(self, depth=depth, width=width, by=by)
 
     def __str__(self) -> str:
         return self.render()
@@ -186,6 +189,7 @@ def build_report(
     uncounted_ops: dict[str, int],
     totals: Totals,
     device: str,
+    attention: str = "full",
 ) -> Report:
     """Aggregate collected records into a :class:`Report` (subtree sums; rows in module order).
 
@@ -231,4 +235,5 @@ def build_report(
         ops=tuple(ops),
         uncounted_ops=tuple(sorted(uncounted_ops.items())),
         device=device,
+        attention=attention,
     )

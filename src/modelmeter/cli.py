@@ -13,6 +13,7 @@ from ._version import __version__
 from .errors import ModelMeterError, UsageError
 
 DEVICES = ("auto", "meta", "cpu")  # mirrors frontends.torch.analyze.DEVICES without importing torch
+ATTENTION = ("full", "causal-aware")  # mirrors formulas.attention.ATTENTION_MODES
 
 
 def parse_shape(text: str) -> tuple[int, ...]:
@@ -39,6 +40,13 @@ def _common(fn: Callable[..., Any]) -> Callable[..., Any]:
             click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True,
                          help="Where the forward runs; auto = meta, CPU only if an op needs it."),
             click.option("--strict", is_flag=True, help="Fail if any op ran without a formula."),
+            click.option("--attention", type=click.Choice(ATTENTION), default="full", show_default=True,
+                         help="full: the whole T_q x T_k score matrix (as published figures); causal-aware: only "
+                              "the unmasked part of causal and sliding-window attention."),
+            click.option("--seq-len", type=click.IntRange(min=1), default=None,
+                         help="Sequence length of a Hugging Face model's input ids (hf:PATH; default 128)."),
+            click.option("--batch", type=click.IntRange(min=1), default=None,
+                         help="Batch size of a Hugging Face model's input (hf:PATH; default 1)."),
             click.option("--debug", is_flag=True, help="Show tracebacks on errors."),
         ]
     ):
@@ -56,6 +64,8 @@ def cli(debug: bool) -> None:
 @cli.command()
 @_common
 @click.option("--depth", type=click.IntRange(min=0), default=None, help="Deepest layer level shown in the table.")
+@click.option("--by", "by", type=click.Choice(["layer", "op"]), default="layer", show_default=True,
+              help="Rows of the table: one per layer, or one per op type (MACs and FLOPs of each).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, help="Write to FILE instead of stdout.")
 def summary(
@@ -64,26 +74,33 @@ def summary(
     dtypes: tuple[str, ...],
     device: str,
     strict: bool,
+    attention: str,
+    seq_len: int | None,
+    batch: int | None,
     debug: bool,
+    by: str,
     depth: int | None,
     fmt: str,
     output: str | None,
 ) -> None:
-    """Per-layer table and totals for MODEL (torchvision:NAME, FILE.py:NAME)."""
+    """Per-layer (or per-op) table and totals for MODEL (torchvision:NAME, FILE.py:NAME, hf:PATH)."""
     from ._api import summary as run_summary
 
     sizes = [parse_shape(s) for s in inputs] or None
-    report = run_summary(model, input_size=sizes, dtypes=list(dtypes) or None, device=device, strict=strict)
+    report = run_summary(
+        model, input_size=sizes, dtypes=list(dtypes) or None, device=device, strict=strict, attention=attention,
+        seq_len=seq_len, batch=batch,
+    )  # fmt: skip
     if fmt == "json":
         text = report.to_json() + "\n"
     elif output:
-        text = report.render(depth=depth)
+        text = report.render(depth=depth, by=by)
     else:
         from rich.console import Console
 
         from .render.table import print_report
 
-        print_report(report, Console(), depth)
+        print_report(report, Console(), depth, by=by)
         return
     if output:
         with open(output, "w", encoding="utf-8") as f:

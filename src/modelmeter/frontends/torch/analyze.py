@@ -15,6 +15,7 @@ import torch
 
 from ..._report import LayerRecord, Report, build_report
 from ...errors import ForwardError, InputError, UncountedOpsError
+from ...formulas.attention import ATTENTION_MODES
 from .collect import Collector, hooked
 from .inputs import Inputs
 from .params import layer_records, totals
@@ -55,8 +56,10 @@ def _available_bytes() -> int:
         return 1 << 62
 
 
-def _forward(model: torch.nn.Module, inputs: Inputs, device: str, template: dict[str, LayerRecord]) -> Collector:
-    collector = Collector(copy.deepcopy(template))
+def _forward(
+    model: torch.nn.Module, inputs: Inputs, device: str, template: dict[str, LayerRecord], attention: str
+) -> Collector:
+    collector = Collector(copy.deepcopy(template), attention)
     stand_ins = _stand_ins(model, device)
     args, kwargs = inputs.on(device)
     with hooked(model, collector) as mode, torch.no_grad():
@@ -83,16 +86,20 @@ def analyze_module(
     name: str | None = None,
     device: str = "auto",
     strict: bool = False,
+    attention: str = "full",
 ) -> Report:
     """Count ``model``'s parameters and the compute of one forward on ``inputs``.
 
     ``device="auto"`` runs on meta and falls back to real tensors on the CPU only if an op cannot run on
     meta; the report's ``device`` says which was used. Counts do not depend on the device.
+    ``attention="causal-aware"`` counts only the unmasked part of causal and sliding-window attention.
     """
     if not isinstance(model, torch.nn.Module):
         raise InputError(f"expected a torch.nn.Module, got {type(model).__name__}")
     if device not in DEVICES:
         raise InputError(f"device must be one of {', '.join(DEVICES)}, got {device!r}")
+    if attention not in ATTENTION_MODES:
+        raise InputError(f"attention must be one of {', '.join(ATTENTION_MODES)}, got {attention!r}")
     template = layer_records(model)
     tried = ["meta", "cpu"] if device == "auto" else [device]
     collector: Collector | None = None
@@ -106,7 +113,7 @@ def analyze_module(
                     f"{need / 2**30:.1f} GiB, more than half the available memory; nothing was counted"
                 )
         try:
-            collector = _forward(model, inputs, used, template)
+            collector = _forward(model, inputs, used, template, attention)
             break
         except ForwardError:
             if i == len(tried) - 1:
@@ -124,4 +131,5 @@ def analyze_module(
         uncounted_ops=uncounted,
         totals=totals(model),
         device=used,
+        attention=attention,
     )
