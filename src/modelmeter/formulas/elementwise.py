@@ -8,7 +8,9 @@ element (broadcasting included), reductions per input element. Ops made of sever
 - ``softmax``, ``log_softmax``: 5 per element: row max, subtract, exp, row sum, divide (or subtract the log).
 - ``addcmul`` / ``addcdiv`` (x + v · a * b), ``lerp`` (a + w (b - a)): 3; ``glu`` (a · σ(b)): 2 per output.
 - ``dropout`` in training: 2 (multiply by the mask, rescale by 1 / (1 - p)); in eval it is the identity, 0.
-- ``var`` / ``std``: 4 per input element (mean, subtract, square, sum); ``linalg_vector_norm``: 2 (|x|^p, sum).
+- ``var`` / ``std``: 4 per input element (mean, subtract, square, sum); ``linalg_vector_norm``: 2 (|x|^p, sum);
+  ``logsumexp``: 4 (max, subtract, exp, sum); ``topk``, ``kthvalue``, ``median``: 1 (one comparison per input
+  element, as a selection pass); sorting n elements: n·ceil(log2 n) comparisons.
 
 Integer and boolean elementwise ops (index arithmetic, mask building) follow the same rule: they are few.
 """
@@ -41,9 +43,10 @@ ELEMENTWISE_FLOPS: dict[str, int] = {
 REDUCTION_FLOPS: dict[str, int] = {
     **dict.fromkeys(
         "sum mean nansum prod amax amin max min aminmax argmax argmin all any cumsum cumprod cummax cummin "
-        "logsumexp count_nonzero".split(),
+        "count_nonzero topk kthvalue median nanmedian".split(),
         1,
     ),
+    "logsumexp": 4,
     **dict.fromkeys(["var", "std", "var_mean", "std_mean"], 4),
     **dict.fromkeys(["linalg_vector_norm", "norm", "frobenius_norm"], 2),
 }

@@ -107,6 +107,26 @@ def _matmul(c: Call) -> Cost:
     return formula("matmul")(_shape(c.args[0]), _shape(c.args[1]))
 
 
+@costs(*_ops("_grouped_mm", "grouped_mm", "_scaled_grouped_mm"))
+def _grouped_mm(c: Call) -> Cost:
+    # Mixture-of-experts matmuls: (S, K) rows each multiplied by one group's (K, N) matrix, or a batch of
+    # groups (G, M, K) @ (G, K, N): every output element accumulates K products. With both operands 2-D the
+    # groups split K instead: (M, K) @ (K, N) -> (G, M, N), M·K·N products in all.
+    a, b = _shape(c.args[0]), _shape(c.args[1])
+    if len(a) == 2 and len(b) == 2:
+        return Cost(macs=a[0] * a[1] * b[1])
+    return Cost(macs=c.out_numel * a[-1])
+
+
+@costs(*_ops("sort", "argsort", "msort"))
+def _sort(c: Call) -> Cost:
+    # sort(self, dim=-1, ...): n·ceil(log2 n) comparisons per sorted row of n elements
+    x = c.args[0]
+    dim = c.arg(1, "dim", -1)
+    n = int(x.shape[dim]) if x.dim() else 1
+    return Cost(other_flops=x.numel() * max(n - 1, 0).bit_length())
+
+
 @costs(aten.addmm, *_ops("baddbmm", "addmv", "addbmm"))
 def _addmm(c: Call) -> Cost:
     # addmm(self, mat1, mat2): self + mat1 @ mat2; the add of ``self`` is one FLOP per output element.
@@ -250,17 +270,29 @@ def _grid_sample(c: Call) -> Cost:
 
 
 # -- attention -------------------------------------------------------------------------------------
+def _sliding_window(module: Any) -> int | None:
+    """The module's ``sliding_window`` attribute, else its config's (when the config does not switch it
+    off with ``use_sliding_window=False``); None for no window."""
+    if hasattr(module, "sliding_window"):
+        window = module.sliding_window
+    else:
+        config = getattr(module, "config", None)
+        use = getattr(config, "use_sliding_window", True)
+        window = getattr(config, "sliding_window", None) if use is not False else None
+    return window if isinstance(window, int) and not isinstance(window, bool) and window > 0 else None
+
+
 def _attention_pairs(c: Call, t_q: int, t_k: int, is_causal: bool, masked: bool) -> int | None:
     """Pairs computed per batch x head under ``attention="causal-aware"``; None = the full matrix.
 
     ``is_causal=True`` is PyTorch's top-left-aligned causal mask. A mask whose values meta tensors do not
     carry is read through the running module's hints, as Hugging Face attention modules declare them:
-    ``is_causal`` (decoder attention, bottom-right aligned) and ``sliding_window``.
+    ``is_causal`` (decoder attention, bottom-right aligned) and ``sliding_window`` (on the module or its
+    ``config``).
     """
     if c.attention != "causal-aware":
         return None
-    window = getattr(c.module, "sliding_window", None)
-    window = window if isinstance(window, int) and window > 0 else None
+    window = _sliding_window(c.module)
     if is_causal:
         return visible_pairs(t_q, t_k, window)
     if masked and getattr(c.module, "is_causal", False) is True:

@@ -9,6 +9,7 @@ channels, image_size, image_size) for vision models.
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ def _transformers() -> Any:
 
 def is_config(obj: Any) -> bool:
     """Whether ``obj`` is a transformers config object (without importing transformers)."""
-    return any(c.__name__ == "PretrainedConfig" for c in type(obj).__mro__)
+    return any(c.__name__.lower() == "pretrainedconfig" for c in type(obj).__mro__)  # PreTrainedConfig in v5
 
 
 def load_config(path_text: str) -> Any:
@@ -57,8 +58,16 @@ def load_config(path_text: str) -> Any:
 
 
 def build_model(config: Any) -> torch.nn.Module:
-    """The config's model, on meta, in eval mode."""
+    """The config's model, on meta, in eval mode.
+
+    Mixture-of-experts layers use transformers' ``batched_mm`` experts (a copy of the config says so): its
+    default grouped-matmul kernels take no float32 on meta. Both multiply each routed token by its experts'
+    weights, so the MACs are the same.
+    """
     transformers = _transformers()
+    if getattr(config, "_experts_implementation", "") in (None, "grouped_mm"):
+        config = copy.deepcopy(config)
+        config._experts_implementation = "batched_mm"
     architectures = getattr(config, "architectures", None) or []
     cls = getattr(transformers, architectures[0], None) if architectures else None
     try:
