@@ -214,7 +214,9 @@ def _group_norm(c: Call) -> Cost:
     return _norm(c, c.args[0].numel(), "stats", c.arg(1, "weight"), c.arg(2, "bias"))
 
 
-# rms_norm(input, normalized_shape, weight, eps); _fused_rms_norm likewise
+# rms_norm(input, normalized_shape, weight, eps); _fused_rms_norm likewise. Counted from the function too: it
+# runs as one fused kernel on some devices and as pow, mean, rsqrt and mul on others.
+@function_costs((getattr(F, "rms_norm", None), "F.rms_norm"), (getattr(torch, "rms_norm", None), "torch.rms_norm"))
 @costs(*_ops("_fused_rms_norm", "rms_norm"))
 def _rms_norm(c: Call) -> Cost:
     return _norm(c, c.args[0].numel(), "rms", c.arg(2, "weight"), None)
@@ -506,6 +508,15 @@ def adapter_for(packet: Any) -> Adapter | None:
     return lambda c: family(c, name)
 
 
+# -- fast-path checks -------------------------------------------------------------------------------
+# Functions whose only use is to decide whether to take an inference fast path, which PyTorch never takes while
+# modelmeter's function mode is active (it checks ``has_torch_function``). They are answered "no fast path"
+# without running, because some have no meta kernel (nn.TransformerEncoder with a padding mask in eval).
+FAST_PATH_CHECKS: dict[Any, Any] = {
+    f: False for f in (getattr(torch, "_nested_tensor_from_mask_left_aligned", None),) if f is not None
+}
+
+
 # -- declared free: no arithmetic ------------------------------------------------------------------
 ZERO_COST: frozenset[Any] = frozenset(
     _ops(
@@ -521,7 +532,7 @@ ZERO_COST: frozenset[Any] = frozenset(
         "zeros_like", "new_zeros", "ones", "ones_like", "new_ones", "full", "full_like", "new_full",
         "scalar_tensor", "zero_", "fill_", "fill", "copy_", "copy", "_to_copy", "clone", "contiguous", "arange",
         "linspace", "logspace", "eye", "_local_scalar_dense", "resize_", "set_", "complex", "polar",
-        "_assert_async", "_assert_tensor_metadata", "_functional_assert_async", "_assert_scalar", "sym_constrain_range",
+        "_assert_async", "_assert_tensor_metadata", "_linalg_check_errors", "_functional_assert_async", "_assert_scalar", "sym_constrain_range",
         "sym_constrain_range_for_size", "record_stream", "_has_compatible_shallow_copy_type",
         # moving data without arithmetic
         "cat", "stack", "hstack", "vstack", "index", "_unsafe_index", "index_select", "gather", "take", "embedding",
@@ -529,7 +540,8 @@ ZERO_COST: frozenset[Any] = frozenset(
         "replication_pad1d", "replication_pad2d", "replication_pad3d", "repeat", "repeat_interleave", "tile",
         "pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "native_channel_shuffle", "tril", "triu", "scatter",
         "scatter_", "masked_scatter", "masked_select", "slice_scatter", "select_scatter", "diagonal_scatter",
-        "as_strided_scatter", "im2col", "one_hot", "upsample_nearest1d", "upsample_nearest2d", "upsample_nearest3d",
+        "as_strided_scatter", "im2col", "one_hot", "_nested_tensor_from_mask", "_nested_tensor_from_mask_left_aligned",
+        "_nested_tensor_from_tensor_list", "upsample_nearest1d", "upsample_nearest2d", "upsample_nearest3d",
         "_upsample_nearest_exact1d", "_upsample_nearest_exact2d", "_upsample_nearest_exact3d",
         # drawing random numbers is not model arithmetic (applying a dropout mask is: see _dropout)
         "bernoulli", "bernoulli_", "uniform_",

@@ -23,7 +23,7 @@ from torch.utils._pytree import tree_leaves
 
 from ..._report import LayerRecord
 from ...formulas import Cost
-from .aten_costs import FUNCTION_COSTS, ZERO_COST, Call, adapter_for
+from .aten_costs import FAST_PATH_CHECKS, FUNCTION_COSTS, ZERO_COST, Call, adapter_for
 
 
 def tensor_shapes(obj: Any) -> list[tuple[int, ...]]:
@@ -82,6 +82,8 @@ class Collector:
 
     def function(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """A torch function is called (seen by the function mode): count it whole if it has a formula."""
+        if func in FAST_PATH_CHECKS and self.stack:
+            return FAST_PATH_CHECKS[func]
         entry = FUNCTION_COSTS.get(func) if self.stack and not self.inside_function else None
         if entry is None:
             return func(*args, **kwargs)
