@@ -32,7 +32,8 @@ ELEMENTWISE_FLOPS: dict[str, int] = {
         "bitwise_left_shift bitwise_right_shift "
         # activations
         "relu relu6 leaky_relu rrelu_with_noise prelu _prelu_kernel elu celu selu gelu silu mish sigmoid tanh "
-        "hardtanh hardsigmoid hardswish hardshrink softshrink tanhshrink softplus log_sigmoid_forward threshold".split(),
+        "hardtanh hardsigmoid hardswish hardshrink softshrink tanhshrink softplus log_sigmoid_forward "
+        "threshold".split(),
         1,
     ),
     **dict.fromkeys(["addcmul", "addcdiv", "lerp"], 3),

@@ -38,7 +38,8 @@ def adaptive_pool_cost(planes: int, spatial_in: Shape, spatial_out: Shape) -> Co
     Global average pooling of (1, 2048, 7, 7) to 1x1: 2048 · 49 = 100,352 FLOPs; 7 -> 3 along one dimension
     uses windows [0, 3), [2, 5), [4, 7): 9 FLOPs per plane.
     """
-    return Cost(other_flops=planes * prod(_adaptive_window_total(i, o) for i, o in zip(spatial_in, spatial_out)))
+    windows = (_adaptive_window_total(i, o) for i, o in zip(spatial_in, spatial_out, strict=True))
+    return Cost(other_flops=planes * prod(windows))
 
 
 @register("interpolate")

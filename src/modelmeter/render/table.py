@@ -39,7 +39,8 @@ def _op_table(report: Report) -> RenderableType:
     for column in ("Calls", "MACs", "FLOPs", "% FLOPs"):
         ops.add_column(column, justify="right", no_wrap=True)
     for op in report.by_op():
-        ops.add_row(op.op, u.exact(op.calls), u.exact(op.macs), u.exact(op.flops), _percent(op.flops, report.totals.flops))
+        share = _percent(op.flops, report.totals.flops)
+        ops.add_row(op.op, u.exact(op.calls), u.exact(op.macs), u.exact(op.flops), share)
     return ops
 
 

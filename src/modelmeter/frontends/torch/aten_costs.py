@@ -257,7 +257,7 @@ def _interpolate(c: Call, packet_name: str) -> Cost:
     taps_per_dim = [_TAPS_PER_DIM[mode]] * d
     if packet_name.endswith("_aa"):  # antialiased downsampling widens the filter by the scale factor
         x, out = _shape(c.args[0]), _shape(c.out)
-        taps_per_dim = [ceil(t * max(i / o, 1)) for t, i, o in zip(taps_per_dim, x[-d:], out[-d:])]
+        taps_per_dim = [ceil(t * max(i / o, 1)) for t, i, o in zip(taps_per_dim, x[-d:], out[-d:], strict=True)]
     return formula("interpolate")(c.out_numel, prod(taps_per_dim))
 
 
@@ -420,7 +420,8 @@ _F_DROPOUTS = ("dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout"
 )
 @costs(*_ops("native_dropout"))
 def _dropout(c: Call) -> Cost:
-    return formula("elementwise")("dropout", c.out_numel) if c.arg(2, "train", c.kwargs.get("training", True)) else Cost()
+    training = c.arg(2, "train", c.kwargs.get("training", True))
+    return formula("elementwise")("dropout", c.out_numel) if training else Cost()
 
 
 # -- recurrent layers ------------------------------------------------------------------------------
@@ -531,9 +532,11 @@ ZERO_COST: frozenset[Any] = frozenset(
         "empty", "empty_like", "empty_strided", "empty_permuted", "new_empty", "new_empty_strided", "zeros",
         "zeros_like", "new_zeros", "ones", "ones_like", "new_ones", "full", "full_like", "new_full",
         "scalar_tensor", "zero_", "fill_", "fill", "copy_", "copy", "_to_copy", "clone", "contiguous", "arange",
-        "linspace", "logspace", "eye", "_local_scalar_dense", "resize_", "set_", "complex", "polar",
-        "_assert_async", "_assert_tensor_metadata", "_linalg_check_errors", "_functional_assert_async", "_assert_scalar", "sym_constrain_range",
-        "sym_constrain_range_for_size", "record_stream", "_has_compatible_shallow_copy_type",
+        "linspace", "logspace", "eye", "_local_scalar_dense", "resize_", "set_", "complex",
+        # checks and bookkeeping
+        "_assert_async", "_assert_tensor_metadata", "_linalg_check_errors", "_functional_assert_async",
+        "_assert_scalar", "sym_constrain_range", "sym_constrain_range_for_size", "record_stream",
+        "_has_compatible_shallow_copy_type",
         # moving data without arithmetic
         "cat", "stack", "hstack", "vstack", "index", "_unsafe_index", "index_select", "gather", "take", "embedding",
         "roll", "flip", "constant_pad_nd", "reflection_pad1d", "reflection_pad2d", "reflection_pad3d",
