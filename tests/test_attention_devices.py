@@ -137,8 +137,9 @@ def test_multihead_attention_train_eval_no_grad_and_devices_agree(need_weights):
         mode()
         for device in ("meta", "cpu"):
             assert totals(model, x, device=device) == expected, (mode.__name__, device)
-    assert formula("multi_head_attention")(B, L, L, (E, E, E), E, HEADS, average_weights=need_weights).flops == (
-        expected[1]
+    assert (
+        formula("multi_head_attention")(B, L, L, (E, E, E), E, HEADS, average_weights=need_weights).flops
+        == (expected[1])
     )
 
 
