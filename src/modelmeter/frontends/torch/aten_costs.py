@@ -148,7 +148,7 @@ def _linear(c: Call) -> Cost:
 
 # -- elementwise, softmax, reductions --------------------------------------------------------------
 def _elementwise_name(packet_name: str) -> str | None:
-    name = packet_name.removesuffix("_") if packet_name.endswith("_") else packet_name
+    name = packet_name.removesuffix("_")  # in-place variants count alike
     return name if name in ELEMENTWISE_FLOPS else None
 
 
@@ -180,7 +180,7 @@ def _index_put(c: Call) -> Cost:
 
 
 # -- normalization ---------------------------------------------------------------------------------
-def _norm(c: Call, numel: int, kind: str, weight: Any, bias: Any) -> Cost:
+def _norm(numel: int, kind: str, weight: Any, bias: Any) -> Cost:
     return formula("norm")(numel, kind, weight=weight is not None, bias=bias is not None)
 
 
@@ -190,28 +190,28 @@ def _norm(c: Call, numel: int, kind: str, weight: Any, bias: Any) -> Cost:
 def _batch_norm(c: Call) -> Cost:
     training = c.args[3] if c.overload == "no_stats" else c.arg(5, "training", True)
     kind = "stats" if training else "inference"
-    return _norm(c, c.args[0].numel(), kind, c.arg(1, "weight"), c.arg(2, "bias"))
+    return _norm(c.args[0].numel(), kind, c.arg(1, "weight"), c.arg(2, "bias"))
 
 
 @costs(*_ops("_native_batch_norm_legit_no_training", "_batch_norm_no_update"))
 def _batch_norm_inference(c: Call) -> Cost:
-    return _norm(c, c.args[0].numel(), "inference", c.arg(1, "weight"), c.arg(2, "bias"))
+    return _norm(c.args[0].numel(), "inference", c.arg(1, "weight"), c.arg(2, "bias"))
 
 
 @costs(*_ops("_batch_norm_with_update", "_native_batch_norm_legit_functional"))
 def _batch_norm_training(c: Call) -> Cost:
-    return _norm(c, c.args[0].numel(), "stats", c.arg(1, "weight"), c.arg(2, "bias"))
+    return _norm(c.args[0].numel(), "stats", c.arg(1, "weight"), c.arg(2, "bias"))
 
 
 # native_layer_norm(input, normalized_shape, weight, bias, eps); native_group_norm(input, weight, bias, ...)
 @costs(*_ops("native_layer_norm"))
 def _layer_norm(c: Call) -> Cost:
-    return _norm(c, c.args[0].numel(), "stats", c.arg(2, "weight"), c.arg(3, "bias"))
+    return _norm(c.args[0].numel(), "stats", c.arg(2, "weight"), c.arg(3, "bias"))
 
 
 @costs(*_ops("native_group_norm"))
 def _group_norm(c: Call) -> Cost:
-    return _norm(c, c.args[0].numel(), "stats", c.arg(1, "weight"), c.arg(2, "bias"))
+    return _norm(c.args[0].numel(), "stats", c.arg(1, "weight"), c.arg(2, "bias"))
 
 
 # rms_norm(input, normalized_shape, weight, eps); _fused_rms_norm likewise. Counted from the function too: it
@@ -219,7 +219,7 @@ def _group_norm(c: Call) -> Cost:
 @function_costs((getattr(F, "rms_norm", None), "F.rms_norm"), (getattr(torch, "rms_norm", None), "torch.rms_norm"))
 @costs(*_ops("_fused_rms_norm", "rms_norm"))
 def _rms_norm(c: Call) -> Cost:
-    return _norm(c, c.args[0].numel(), "rms", c.arg(2, "weight"), None)
+    return _norm(c.args[0].numel(), "rms", c.arg(2, "weight"), None)
 
 
 # -- pooling and resampling ------------------------------------------------------------------------
@@ -396,7 +396,7 @@ def _transformer_encoder_layer(c: Call) -> Cost:
         c, batch, t, t, (e, e, e), int(c.args[1]), int(c.args[2]), bias=c.args[4] is not None,
         masked=c.arg(18, "mask") is not None, is_causal=False, average_weights=False,
     )  # fmt: skip
-    norms = _norm(c, numel, "stats", c.args[10], c.args[11]) + _norm(c, numel, "stats", c.args[12], c.args[13])
+    norms = _norm(numel, "stats", c.args[10], c.args[11]) + _norm(numel, "stats", c.args[12], c.args[13])
     residual_adds = formula("elementwise")("add", numel) * 2
     feed_forward = (
         formula("linear")((rows, e), ffn, bias=c.args[15] is not None)
@@ -497,16 +497,18 @@ def _family(name: str) -> Callable[[Call, str], Cost] | None:
     return None
 
 
+_RESOLVED: dict[Any, Adapter | None] = {}
+
+
 def adapter_for(packet: Any) -> Adapter | None:
-    """The cost adapter of an aten overload packet, or None if it has no formula."""
-    found = ATEN_COSTS.get(packet)
-    if found is not None:
-        return found
-    name = packet.__name__
-    family = _family(name)
-    if family is None:
-        return None
-    return lambda c: family(c, name)
+    """The cost adapter of an aten overload packet, or None if it has no formula (resolved once per packet)."""
+    if packet in ATEN_COSTS:
+        return ATEN_COSTS[packet]
+    if packet not in _RESOLVED:
+        name = packet.__name__
+        family = _family(name)
+        _RESOLVED[packet] = None if family is None else (lambda c: family(c, name))
+    return _RESOLVED[packet]
 
 
 # -- fast-path checks -------------------------------------------------------------------------------
