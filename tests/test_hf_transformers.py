@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -124,6 +125,12 @@ def test_hf_reference_from_a_config_file_or_folder(tmp_path, capsys):
     assert doc["inputs"] == [{"shape": [2, 16], "dtype": "int64"}]
     assert doc["totals"]["macs"] == by_file.totals.macs
     assert doc["uncounted_ops"] == {}
+
+
+def test_bundled_gpt2_config():
+    root = Path(__file__).resolve().parent.parent
+    r = modelmeter.summary(f"hf:{root / 'examples' / 'hf' / 'gpt2'}", seq_len=1024)
+    assert (r.totals.params, r.totals.macs) == (124_439_808, 145_824_153_600)
 
 
 def test_hf_reference_errors(tmp_path, capsys):
