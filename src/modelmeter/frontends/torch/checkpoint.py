@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import pickle
 import re
+import warnings
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -72,12 +73,19 @@ def _first_line(exc: BaseException) -> str:
 def _torch_load(path: Path, trust_pickle: bool) -> Any:
     try:
         # meta: no tensor bytes are read; weights_only: torch's restricted unpickler, no code runs.
-        return torch.load(path, map_location="meta", weights_only=not trust_pickle)
+        with warnings.catch_warnings():  # torch warns about odd pickle protocols; the error below says it all
+            warnings.simplefilter("ignore")
+            return torch.load(path, map_location="meta", weights_only=not trust_pickle)
     except pickle.UnpicklingError as exc:
         found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(exc))
         if found and not trust_pickle:
             raise CheckpointError(f"{path}: holds a pickled {found.group(1)}, not only tensors; {_TRUST_HINT}") from exc
-        raise CheckpointError(f"{path}: not a readable PyTorch checkpoint: {_first_line(exc)}") from exc
+        reason = re.search(r"WeightsUnpickler error:\s*(.*?)\s*(Check the documentation|$)", str(exc), re.S)
+        detail = " ".join(reason.group(1).split()) if reason else _first_line(exc)
+        raise CheckpointError(
+            f"{path}: not a readable PyTorch checkpoint (the safe unpickler stopped: {detail[:200]}); "
+            "expected a file written by torch.save"
+        ) from exc
     except Exception as exc:  # noqa: BLE001 - a corrupt or foreign file makes torch.load raise many types
         raise CheckpointError(
             f"{path}: not a readable PyTorch checkpoint ({type(exc).__name__}: {_first_line(exc)}); "
