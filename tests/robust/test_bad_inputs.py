@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import MODELS, pythonpath_env, python
+from conftest import MODELS, python, pythonpath_env
 
 LENET = str(Path(__file__).parents[2] / "examples" / "seed_models.py") + ":LeNet5"
 
@@ -26,7 +26,8 @@ CATALOGUE = [
     ("unknown class in file", [f"{MODELS}:Nett", "--input", "1,4"], 1, "has no 'Nett'; did you mean 'Net'"),
     ("file raising on import", ["{d}/raises_on_import.py:Net"], 1,
      "raises_on_import.py: importing it raised ImportError: no module named missing_dep"),
-    ("file calling sys.exit", ["{d}/exits_on_import.py:Net"], 1, "exits_on_import.py: importing it raised SystemExit: 3"),
+    ("file calling sys.exit", ["{d}/exits_on_import.py:Net"], 1,
+     "exits_on_import.py: importing it raised SystemExit: 3"),
     ("pickled model without --trust-pickle", ["{d}/full_model.pt"], 1,
      "full_model.pt: holds a pickled torch.nn.modules.linear.Linear, not only tensors; unpickling it can run any "
      "code the file holds. If you trust where the file came from, rerun with --trust-pickle"),

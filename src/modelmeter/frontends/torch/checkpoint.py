@@ -53,7 +53,7 @@ class TensorEntry:
     dtype: str
     numel: int
     nbytes: int
-    key: int
+    key: Any
     is_buffer: bool
 
 
@@ -72,9 +72,16 @@ def _first_line(exc: BaseException) -> str:
 
 def _torch_load(path: Path, trust_pickle: bool) -> Any:
     try:
-        # meta: no tensor bytes are read; weights_only: torch's restricted unpickler, no code runs.
-        with warnings.catch_warnings():  # torch warns about odd pickle protocols; the error below says it all
+        # weights_only: torch's restricted unpickler, no code runs. mmap: the tensor bytes stay on disk (nothing
+        # reads them), and tensors sharing storage (tied weights) still share it, unlike with map_location="meta".
+        # Files of the pre-1.6 format cannot be mapped; they are loaded on meta (tied tensors then look distinct).
+        with warnings.catch_warnings():  # torch warns about odd pickle protocols; the errors below say it all
             warnings.simplefilter("ignore")
+            try:
+                return torch.load(path, map_location="cpu", mmap=True, weights_only=not trust_pickle)
+            except RuntimeError as exc:
+                if "mmap can only be used" not in str(exc):
+                    raise
             return torch.load(path, map_location="meta", weights_only=not trust_pickle)
     except pickle.UnpicklingError as exc:
         found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(exc))
@@ -93,6 +100,13 @@ def _torch_load(path: Path, trust_pickle: bool) -> Any:
         ) from exc
 
 
+def _identity(t: torch.Tensor) -> Any:
+    """Entries that are the same tensor (same storage, offset, shape, strides) count once: tied weights."""
+    if t.device.type == "meta":
+        return id(t)
+    return (t.untyped_storage().data_ptr(), t.storage_offset(), tuple(t.shape), t.stride(), t.dtype)
+
+
 def _flatten(obj: Any) -> tuple[list[TensorEntry], list[str]]:
     """Tensors anywhere in nested dicts / lists, named by dotted path; also the names of non-tensor leaves.
 
@@ -108,7 +122,7 @@ def _flatten(obj: Any) -> tuple[list[TensorEntry], list[str]]:
             dtype = str(item.dtype).removeprefix("torch.")
             entries.append(
                 TensorEntry(name, tuple(int(d) for d in item.shape), dtype, item.numel(),
-                            item.numel() * item.element_size(), id(item), _is_buffer(name, dtype))
+                            item.numel() * item.element_size(), _identity(item), _is_buffer(name, dtype))
             )  # fmt: skip
         elif isinstance(item, (Mapping, list, tuple)):
             if id(item) in visited:
@@ -172,7 +186,7 @@ def _prefixes(name: str) -> list[str]:
 
 def checkpoint_report(name: str, entries: list[TensorEntry], skipped: Sequence[str] = ()) -> Report:
     """A report whose layers are the name prefixes of the checkpoint's tensors (tied tensors counted once)."""
-    members: dict[str, dict[int, TensorEntry]] = {}
+    members: dict[str, dict[Any, TensorEntry]] = {}
     for e in entries:
         for prefix in _prefixes(e.name):
             members.setdefault(prefix, {}).setdefault(e.key, e)
@@ -202,9 +216,10 @@ def checkpoint_report(name: str, entries: list[TensorEntry], skipped: Sequence[s
     tied = len(entries) - len(unique)
     if tied:
         notes.append(f"{tied} tensor entries share a tensor with another entry (tied); counted once in totals")
-    if skipped:
-        shown = ", ".join(skipped[:5]) + (f" and {len(skipped) - 5} more" if len(skipped) > 5 else "")
-        notes.append(f"non-tensor entries ignored: {shown}")
+    if skipped:  # named by their first two name parts: 'optimizer.param_groups', not every learning rate in it
+        groups = list(dict.fromkeys(".".join(s.split(".")[:2]) for s in skipped))
+        shown = ", ".join(groups[:8]) + (f" and {len(groups) - 8} more" if len(groups) > 8 else "")
+        notes.append(f"non-tensor entries ignored ({len(skipped)}): {shown}")
     return Report(
         model=name,
         inputs=(),
