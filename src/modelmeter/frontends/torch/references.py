@@ -86,7 +86,7 @@ def load_torchvision(ref: str) -> Loaded:
     )
     if name not in supported:
         raise ModelRefError(
-            f"{ref}: unknown torchvision model {name!r}{_did_you_mean(name, supported)} "
+            f"{shown(ref)}: unknown torchvision model {name!r}{_did_you_mean(name, supported)} "
             "(classification, segmentation and video models are supported)"
         )
     entries = list(tvm.get_model_weights(name))
@@ -94,7 +94,7 @@ def load_torchvision(ref: str) -> Loaded:
         found = [w for w in entries if w.name == weights_name]
         if not found:
             raise ModelRefError(
-                f"{ref}: {name} has no weights {weights_name!r}; it has {', '.join(w.name for w in entries)}"
+                f"{shown(ref)}: {name} has no weights {weights_name!r}; it has {', '.join(w.name for w in entries)}"
             )
         weights = found[0]
     else:
@@ -162,7 +162,10 @@ def load_file(ref: str) -> Loaded:
         try:
             model = build_on_meta(obj)
         except Exception as exc:
-            raise ModelRefError(f"{path}:{attr}: calling it with no arguments raised {type(exc).__name__}: {exc}") from exc
+            first = (str(exc).strip().splitlines() or [""])[0]
+            raise ModelRefError(
+                f"{path}:{attr}: calling it with no arguments raised {type(exc).__name__}: {first}"
+            ) from exc
     else:
         raise ModelRefError(f"{path}:{attr} is a {type(obj).__name__}, not an nn.Module, class or factory")
     if not isinstance(model, torch.nn.Module):
