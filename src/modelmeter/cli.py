@@ -129,12 +129,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     try:
-        cli.main(args=args, prog_name="modelmeter", standalone_mode=False)
+        # Not cli.main(): it turns Ctrl-C into Abort after printing a blank line; here Ctrl-C reaches the handler below.
+        with cli.make_context("modelmeter", args) as ctx:
+            cli.invoke(ctx)
         return 0
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.ClickException as exc:
-        click.echo(f"error: {exc.format_message()}", err=True)
+        if type(exc).__name__ == "NoArgsIsHelpError" and getattr(exc, "ctx", None) is not None:  # bare `modelmeter`
+            click.echo(exc.ctx.get_help(), err=True)
+            return 2
+        click.echo(f"error: {_one_line(exc.format_message())}", err=True)
         return 2 if isinstance(exc, click.UsageError) else exc.exit_code
     except click.exceptions.Abort:
         click.echo("error: aborted", err=True)
