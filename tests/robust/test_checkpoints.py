@@ -157,3 +157,34 @@ def test_legacy_format_is_read_too(tmp_path: Path) -> None:
     torch.save(Net().state_dict(), tmp_path / "old.pt", _use_new_zipfile_serialization=False)
     torch.save(Net().state_dict(), tmp_path / "new.pt")
     assert modelmeter.summary(tmp_path / "old.pt").totals == modelmeter.summary(tmp_path / "new.pt").totals
+
+
+def test_legacy_format_larger_than_memory_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from modelmeter.frontends.torch import analyze
+
+    torch.save({"w": torch.zeros(1024)}, tmp_path / "old.pt", _use_new_zipfile_serialization=False)
+    monkeypatch.setattr(analyze, "_available_bytes", lambda: 4096)
+    with pytest.raises(CheckpointError, match=r"format of torch before 1\.6, which can only be read whole"):
+        modelmeter.summary(tmp_path / "old.pt")
+    torch.save({"w": torch.zeros(1024)}, tmp_path / "new.pt")  # the current format is never read whole
+    assert modelmeter.summary(tmp_path / "new.pt").totals.param_bytes == 4096
+
+
+def test_tensor_bytes_are_never_read(tmp_path: Path) -> None:
+    """A 256 MiB checkpoint raises the peak memory of a fresh process by far less than its size."""
+    import subprocess
+
+    from conftest import python, pythonpath_env
+
+    torch.save({"w": torch.ones(2**26)}, tmp_path / "big.pt")
+    script = (
+        "import resource, sys, modelmeter\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "report = modelmeter.summary(sys.argv[1])\n"
+        "after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "print(report.totals.param_bytes, (after - before) // 1024)\n"
+    )
+    out = subprocess.run([python(), "-c", script, str(tmp_path / "big.pt")], capture_output=True, text=True,
+                         env=pythonpath_env(), timeout=120, check=True).stdout  # fmt: skip
+    nbytes, grew_mib = map(int, out.split())
+    assert nbytes == 2**28 and grew_mib < 64

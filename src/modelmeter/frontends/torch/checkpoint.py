@@ -70,6 +70,17 @@ def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [""])[0][:300]
 
 
+def _check_fits_in_memory(path: Path) -> None:
+    from . import analyze  # its _available_bytes, looked up at call time (tests replace it)
+
+    size, free = path.stat().st_size, analyze._available_bytes()
+    if size > free // 2:
+        raise CheckpointError(
+            f"{path}: is in the format of torch before 1.6, which can only be read whole: {size / 2**30:.1f} GiB, "
+            f"more than half the available memory ({free / 2**30:.1f} GiB); re-save it with a current torch.save"
+        )
+
+
 def _torch_load(path: Path, trust_pickle: bool) -> Any:
     try:
         # weights_only: torch's restricted unpickler, no code runs. mmap: the tensor bytes stay on disk (nothing
@@ -82,6 +93,7 @@ def _torch_load(path: Path, trust_pickle: bool) -> Any:
             except RuntimeError as exc:
                 if "mmap can only be used" not in str(exc):
                     raise
+            _check_fits_in_memory(path)  # the old format is read whole, even on meta
             return torch.load(path, map_location="meta", weights_only=not trust_pickle)
     except pickle.UnpicklingError as exc:
         found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(exc))
@@ -93,6 +105,8 @@ def _torch_load(path: Path, trust_pickle: bool) -> Any:
             f"{path}: not a readable PyTorch checkpoint (the safe unpickler stopped: {detail[:200]}); "
             "expected a file written by torch.save"
         ) from exc
+    except CheckpointError:
+        raise
     except Exception as exc:  # noqa: BLE001 - a corrupt or foreign file makes torch.load raise many types
         raise CheckpointError(
             f"{path}: not a readable PyTorch checkpoint ({type(exc).__name__}: {_first_line(exc)}); "
