@@ -188,3 +188,8 @@ def test_tensor_bytes_are_never_read(tmp_path: Path) -> None:
                          env=pythonpath_env(), timeout=120, check=True).stdout  # fmt: skip
     nbytes, grew_mib = map(int, out.split())
     assert nbytes == 2**28 and grew_mib < 64
+
+
+def test_checkpoint_error_is_public_and_a_model_ref_error() -> None:
+    assert modelmeter.CheckpointError is CheckpointError
+    assert issubclass(CheckpointError, modelmeter.ModelRefError)
