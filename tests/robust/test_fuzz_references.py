@@ -101,3 +101,24 @@ def test_fuzz_cli_one_line_errors(
     if code:
         assert err.count("\n") == 1 and err.startswith("error: "), err
         assert "internal error" not in err
+
+
+shapes = st.recursive(
+    st.one_of(st.integers(-3, 2**64), st.booleans(), st.none(), st.text(max_size=3), st.floats(allow_nan=True)),
+    lambda inner: st.lists(inner, max_size=4) | st.tuples(inner, inner),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(size=shapes)
+def test_fuzz_input_size_gives_only_documented_errors(size) -> None:
+    """Whatever ``input_size`` the API is given: a report, or a ModelMeterError (InputError, ForwardError)."""
+    import modelmeter
+
+    try:
+        report = modelmeter.summary(torch.nn.Linear(3, 4), input_size=size)
+    except ModelMeterError:
+        pass
+    else:
+        assert report.layer("").output_shapes[0][-1] == 4

@@ -1,7 +1,7 @@
 """Analyze an nn.Module: parameters from the module, compute and shapes from one forward on meta.
 
 The user's module is never moved or mutated: its forward runs through ``torch.func.functional_call``
-with stand-in tensors (empty meta tensors; on the CPU fallback, clones of its buffers), under no_grad,
+with stand-in tensors (empty meta tensors; on the CPU fallback, copies of its weights), under no_grad,
 with hooks that are removed before returning.
 """
 
