@@ -150,8 +150,6 @@ def test_fuzz_corrupt_checkpoints_give_only_documented_errors(tmp_path: Path, go
         pass
 
 
-
-
 def test_legacy_format_is_read_too(tmp_path: Path) -> None:
     """Files from before torch 1.6 cannot be memory-mapped; they are read on meta instead."""
     torch.save(Net().state_dict(), tmp_path / "old.pt", _use_new_zipfile_serialization=False)
