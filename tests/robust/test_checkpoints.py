@@ -14,9 +14,9 @@ from robust_models import Net
 from torch import nn
 
 import modelmeter
-from modelmeter.errors import CheckpointError, ModelMeterError
+from modelmeter.errors import CheckpointError, InputError, ModelMeterError
 
-pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+pytestmark = [pytest.mark.filterwarnings("ignore::UserWarning"), pytest.mark.filterwarnings("ignore::FutureWarning")]
 
 
 class Evil:
@@ -191,3 +191,14 @@ def test_tensor_bytes_are_never_read(tmp_path: Path) -> None:
 def test_checkpoint_error_is_public_and_a_model_ref_error() -> None:
     assert modelmeter.CheckpointError is CheckpointError
     assert issubclass(CheckpointError, modelmeter.ModelRefError)
+
+
+def test_torchscript_archives_are_refused_clearly(tmp_path: Path) -> None:
+    scripted = torch.jit.script(nn.Linear(3, 4))
+    torch.jit.save(scripted, tmp_path / "ts.pt")
+    with pytest.raises(CheckpointError, match=r"ts\.pt: is a TorchScript archive \(torch\.jit\.save\)"):
+        modelmeter.summary(tmp_path / "ts.pt")
+    with pytest.raises(InputError, match="a TorchScript module cannot be analyzed"):
+        modelmeter.summary(tmp_path / "ts.pt", input_size=(1, 3), trust_pickle=True)
+    with pytest.raises(InputError, match="a TorchScript module cannot be analyzed"):
+        modelmeter.summary(scripted, input_size=(1, 3))

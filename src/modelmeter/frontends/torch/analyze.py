@@ -95,6 +95,8 @@ def analyze_module(
     """
     if not isinstance(model, torch.nn.Module):
         raise InputError(f"expected a torch.nn.Module, got {type(model).__name__}")
+    if isinstance(model, torch.jit.ScriptModule):  # compiled: no Python forward to run with stand-in weights
+        raise InputError("a TorchScript module cannot be analyzed; pass the Python nn.Module it was scripted from")
     if device not in DEVICES:
         raise InputError(f"device must be one of {', '.join(DEVICES)}, got {device!r}")
     template = layer_records(model)

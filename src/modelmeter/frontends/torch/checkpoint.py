@@ -108,8 +108,14 @@ def _torch_load(path: Path, trust_pickle: bool) -> Any:
     except CheckpointError:
         raise
     except Exception as exc:  # noqa: BLE001 - a corrupt or foreign file makes torch.load raise many types
+        if "TorchScript archive" in str(exc):
+            raise CheckpointError(
+                f"{path}: is a TorchScript archive (torch.jit.save), which modelmeter does not load; analyze the "
+                "model's Python code (net.py:Net) or a state dict saved with torch.save(model.state_dict(), PATH)"
+            ) from exc
+        first_sentence = _first_line(exc).split(". ")[0]  # torch appends paragraphs of advice about weights_only
         raise CheckpointError(
-            f"{path}: not a readable PyTorch checkpoint ({type(exc).__name__}: {_first_line(exc)}); "
+            f"{path}: not a readable PyTorch checkpoint ({type(exc).__name__}: {first_sentence}); "
             "expected a file written by torch.save"
         ) from exc
 
