@@ -10,6 +10,7 @@ from ._api import summary
 from ._report import InputInfo, LayerStats, OpStats, Report, Totals
 from ._version import __version__
 from .errors import (
+    CheckpointError,
     ForwardError,
     InputError,
     ModelMeterError,
@@ -21,6 +22,7 @@ from .errors import (
 from .formulas import Cost
 
 __all__ = [
+    "CheckpointError",
     "Cost",
     "ForwardError",
     "InputError",

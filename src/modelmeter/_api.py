@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -29,6 +30,8 @@ def summary(
     attention: str = "full",
     seq_len: int | None = None,
     batch: int | None = None,
+    partial: bool = False,
+    trust_pickle: bool = False,
 ) -> Report:
     """Count the parameters, shapes, MACs and FLOPs of ``model``.
 
@@ -41,16 +44,60 @@ def summary(
     ``strict=True`` raises :class:`~modelmeter.errors.UncountedOpsError` if any op lacks a formula.
     ``attention="causal-aware"`` counts only the unmasked part of causal and sliding-window attention
     (default ``"full"``: the whole score matrix, as published figures do).
+    ``partial=True``: if the forward fails, return the report of what ran (``report.partial`` is True and
+    ``report.error`` says what failed) instead of raising :class:`~modelmeter.errors.ForwardError`.
+
+    A checkpoint (``model.pt``, ``.pth``, ``.bin``, ``.ckpt``, ``.safetensors``) holding a state dict gives a
+    report of its tensors per name prefix (no forward, so no MACs); a pickled full model in it is refused
+    (:class:`~modelmeter.errors.CheckpointError`) unless ``trust_pickle=True``, since unpickling runs code.
+    Global torch settings and the random state are restored afterwards, error or not.
     """
     _require_torch()
+    from .frontends.torch.guard import preserved_torch_state
+
+    with preserved_torch_state():
+        return _summary(
+            model, input_size, input_data, dtypes, device, strict, name, partial, trust_pickle,
+            attention=attention, seq_len=seq_len, batch=batch,
+        )  # fmt: skip
+
+
+def _summary(
+    model: Any,
+    input_size: Any,
+    input_data: Any,
+    dtypes: Sequence[Any] | None,
+    device: str,
+    strict: bool,
+    name: str | None,
+    partial: bool,
+    trust_pickle: bool,
+    *,
+    attention: str,
+    seq_len: int | None,
+    batch: int | None,
+) -> Report:
     from .frontends.torch.analyze import analyze_module
     from .frontends.torch.inputs import Inputs
 
-    loaded = None
+    loaded, ref = None, None
     if isinstance(model, (str, os.PathLike)):
-        from .frontends.torch.references import load
+        from .frontends.torch.checkpoint import checkpoint_report, is_checkpoint, read_checkpoint
+        from .frontends.torch.references import Loaded, load
 
-        loaded = load(os.fspath(model), seq_len=seq_len, batch=batch)
+        ref = os.fspath(model)
+        if is_checkpoint(ref):
+            got = read_checkpoint(ref, trust_pickle=trust_pickle)
+            if not isinstance(got, tuple):  # a trusted pickled nn.Module: analyze it like any model
+                loaded = Loaded(got, name or os.path.basename(ref))
+            else:
+                report = checkpoint_report(name or os.path.basename(ref), *got)
+                if input_size is not None or input_data is not None:
+                    note = "a state dict has no forward; the input given was not used"
+                    report = dataclasses.replace(report, notes=(*report.notes, note))
+                return report
+        else:
+            loaded = load(ref, seq_len=seq_len, batch=batch)
     elif _is_hf_config(model):
         from .frontends.torch.references import from_hf_config
 
@@ -63,13 +110,15 @@ def summary(
             if loaded.input_data is not None:
                 input_data = loaded.input_data
             elif loaded.input_size is None:
-                raise InputError(f"{loaded.name}: no default input size; give one, e.g. --input 1,3,224,224")
+                raise InputError(f"{ref or loaded.name}: no default input size; give one, e.g. --input 1,3,224,224")
             else:
                 input_size = loaded.input_size
     if input_size is None and input_data is None:
         raise InputError("give input_size (e.g. (1, 3, 224, 224)) or input_data (tensors)")
     inputs = Inputs(input_size=input_size, input_data=input_data, dtypes=dtypes)
-    return analyze_module(model, inputs, name=name, device=device, strict=strict, attention=attention)
+    return analyze_module(
+        model, inputs, name=name, device=device, strict=strict, partial=partial, attention=attention
+    )
 
 
 def _is_hf_config(obj: Any) -> bool:

@@ -58,9 +58,12 @@ class LayerStats:
     calls: int
     macs: int
     flops: int
+    # Checkpoint reports only (rows are name prefixes of a state dict): tensors under the prefix and their bytes.
+    tensors: int | None = None
+    bytes: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "name": self.name,
             "type": self.type,
             "depth": self.depth,
@@ -73,6 +76,11 @@ class LayerStats:
             "macs": self.macs,
             "flops": self.flops,
         }
+        if self.tensors is not None:
+            out["tensors"] = self.tensors
+        if self.bytes is not None:
+            out["bytes"] = self.bytes
+        return out
 
 
 @dataclass(frozen=True)
@@ -126,6 +134,11 @@ class Report:
     uncounted_ops: tuple[tuple[str, int], ...]
     device: str
     attention: str = "full"
+    # partial: the forward failed and this is what ran before it did (``summary(..., partial=True)``);
+    # error: that failure's message. notes: what the reader must know to read the numbers right.
+    partial: bool = False
+    error: str | None = None
+    notes: tuple[str, ...] = ()
 
     # -- queries -------------------------------------------------------------------------------------
     def layer(self, name: str) -> LayerStats:
@@ -157,6 +170,9 @@ class Report:
             "layers": [row.to_dict() for row in self.layers],
             "ops": [op.to_dict() for op in self.ops],
             "uncounted_ops": dict(self.uncounted_ops),
+            "partial": self.partial,
+            "error": self.error,
+            "notes": list(self.notes),
         }
 
     def to_json(self, indent: int | None = 2) -> str:

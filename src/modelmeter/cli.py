@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -10,7 +11,7 @@ from typing import Any
 import click
 
 from ._version import __version__
-from .errors import ModelMeterError, UsageError
+from .errors import ForwardError, ModelMeterError, UsageError
 
 DEVICES = ("auto", "meta", "cpu")  # mirrors frontends.torch.analyze.DEVICES without importing torch
 ATTENTION = ("full", "causal-aware")  # mirrors formulas.attention.ATTENTION_MODES
@@ -47,6 +48,10 @@ def _common(fn: Callable[..., Any]) -> Callable[..., Any]:
                          help="Sequence length of a Hugging Face model's input ids (hf:PATH; default 128)."),
             click.option("--batch", type=click.IntRange(min=1), default=None,
                          help="Batch size of a Hugging Face model's input (hf:PATH; default 1)."),
+            click.option("--partial", is_flag=True,
+                         help="If the forward fails, still print what ran before it failed (exit code 1)."),
+            click.option("--trust-pickle", is_flag=True,
+                         help="Unpickle a checkpoint holding a full model; this runs code from the file."),
             click.option("--debug", is_flag=True, help="Show tracebacks on errors."),
         ]
     ):
@@ -77,20 +82,42 @@ def summary(
     attention: str,
     seq_len: int | None,
     batch: int | None,
+    partial: bool,
+    trust_pickle: bool,
     debug: bool,
     by: str,
     depth: int | None,
     fmt: str,
     output: str | None,
 ) -> None:
-    """Per-layer (or per-op) table and totals for MODEL (torchvision:NAME, FILE.py:NAME, hf:PATH)."""
+    """Per-layer (or per-op) table and totals for MODEL (torchvision:NAME, FILE.py:NAME, hf:PATH, a checkpoint
+    .pt/.safetensors)."""
     from ._api import summary as run_summary
 
     sizes = [parse_shape(s) for s in inputs] or None
+    if output:
+        _check_output(output, model)
     report = run_summary(
-        model, input_size=sizes, dtypes=list(dtypes) or None, device=device, strict=strict, attention=attention,
-        seq_len=seq_len, batch=batch,
+        model, input_size=sizes, dtypes=list(dtypes) or None, device=device, strict=strict,
+        partial=partial, trust_pickle=trust_pickle, attention=attention, seq_len=seq_len, batch=batch,
     )  # fmt: skip
+    _emit(report, fmt, depth, output, by)
+    if fmt != "json":
+        for note in report.notes:
+            click.echo(f"note: {note}", err=True)
+    if report.partial:  # the report of what ran is out; the failure still decides the exit code
+        raise ForwardError(report.error or "the forward failed")
+
+
+def _check_output(output: str, model: str) -> None:
+    """Never overwrite the file being analyzed (``-o net.py`` would lose the user's model)."""
+    target = os.path.realpath(output)
+    source = model.rpartition(":")[0] if ".py:" in model else model
+    if os.path.exists(source) and os.path.realpath(source) == target:
+        raise UsageError(f"--output {output!r} is the model file itself; choose another file")
+
+
+def _emit(report: Any, fmt: str, depth: int | None, output: str | None, by: str = "layer") -> None:
     if fmt == "json":
         text = report.to_json() + "\n"
     elif output:
@@ -103,8 +130,11 @@ def summary(
         print_report(report, Console(), depth, by=by)
         return
     if output:
-        with open(output, "w", encoding="utf-8") as f:
-            f.write(text)
+        try:
+            with open(output, "w", encoding="utf-8") as f:
+                f.write(text)
+        except OSError as exc:
+            raise ModelMeterError(f"cannot write {output}: {exc.strerror or exc}") from exc
     else:
         click.echo(text, nl=False)
 
@@ -114,12 +144,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     try:
-        cli.main(args=args, prog_name="modelmeter", standalone_mode=False)
+        # Not cli.main(): it turns Ctrl-C into Abort after printing a blank line; here Ctrl-C reaches the handler below.
+        with cli.make_context("modelmeter", args) as ctx:
+            cli.invoke(ctx)
         return 0
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.ClickException as exc:
-        click.echo(f"error: {exc.format_message()}", err=True)
+        if type(exc).__name__ == "NoArgsIsHelpError" and getattr(exc, "ctx", None) is not None:  # bare `modelmeter`
+            click.echo(exc.ctx.get_help(), err=True)
+            return 2
+        click.echo(f"error: {_one_line(exc.format_message())}", err=True)
         return 2 if isinstance(exc, click.UsageError) else exc.exit_code
     except click.exceptions.Abort:
         click.echo("error: aborted", err=True)
@@ -127,15 +162,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("error: interrupted", err=True)
         return 130
+    except BrokenPipeError:  # `modelmeter ... | head`: the reader left; nothing to report
+        _silence_stdout()
+        return 1
     except ModelMeterError as exc:
         if debug:
             traceback.print_exc()
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {_one_line(str(exc))}", err=True)
         return 2 if isinstance(exc, UsageError) else 1
     except Exception as exc:  # noqa: BLE001 - the boundary: a bug must still be one line without --debug
         if debug:
             traceback.print_exc()
-        click.echo(
-            f"error: internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)", err=True
-        )
+        message = f"internal error: {type(exc).__name__}: {_one_line(str(exc))}"
+        click.echo(f"error: {message} (rerun with --debug for the traceback)", err=True)
         return 1
+
+
+def _one_line(message: str) -> str:
+    """The error contract is one line: a multi-line message (e.g. from a library) is joined with ' | '."""
+    return " | ".join(line.strip() for line in message.splitlines() if line.strip())
+
+
+def _silence_stdout() -> None:
+    # Python flushes stdout at exit and would raise BrokenPipeError again; point it at devnull instead.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
