@@ -180,10 +180,10 @@ def compare(
     with Progress(*columns, console=err, transient=True, disable=len(refs) < 2) as bar:
         task = bar.add_task("analyzing", total=len(refs))
 
-        def done(entry: Any) -> None:
-            bar.update(task, advance=1, description=f"analyzed {entry.ref}")
+        def start(ref: str) -> None:
+            bar.update(task, description=ref)
 
-        entries = cmp.analyze(refs, one, on_done=done)
+        entries = cmp.analyze(refs, one, on_start=start, on_done=lambda _: bar.advance(task))
     shown = cmp.select(entries, sort=sort, reverse=reverse, max_params=limits[0], max_macs=limits[1])
     if fmt == "table" and not output:
         render.print_table(shown, Console())

@@ -117,11 +117,14 @@ def expand(refs: Iterable[str]) -> list[str]:
 def analyze(
     refs: Sequence[str],
     summarize: Callable[[str], Report],
+    on_start: Callable[[str], None] | None = None,
     on_done: Callable[[Entry], None] | None = None,
 ) -> list[Entry]:
     """Run ``summarize`` on each reference; an error becomes the entry's ``error`` (one line), not a stop."""
     entries = []
     for ref in refs:
+        if on_start is not None:
+            on_start(ref)
         try:
             entry = Entry(ref, report=summarize(ref))
         except ModelMeterError as exc:

@@ -31,8 +31,8 @@ def _asset(name: str) -> str:
 
 
 def _page(title: str, body: str, data: object) -> str:
-    # "</" would end the <script> element early; JSON allows the escaped form
-    payload = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
+    # "<" inside the data could end the <script> element early (or open a comment); JSON's \u003c cannot
+    payload = json.dumps(data, separators=(",", ":")).replace("<", "\\u003c").replace(">", "\\u003e")
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'
