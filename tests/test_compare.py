@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from modelmeter import compare as cmp
+from modelmeter import _compare as cmp
 from modelmeter._report import Report
 from modelmeter.cli import main
 from modelmeter.errors import ModelRefError
@@ -142,11 +142,12 @@ class _WithMemory(Report):
     memory: dict[str, Any] | None = None
 
 
-def _entry(name: str, macs: int, peak: int | None) -> cmp.Entry:
+def _entry(name: str, macs: int, peak: int | None) -> cmp.CompareEntry:
     doc = json.loads((ROOT / "tests" / "golden" / "lenet5.json").read_text())
     base = Report.from_dict({**doc, "model": name, "totals": {**doc["totals"], "macs": macs}})
     fields = {f: getattr(base, f) for f in base.__dataclass_fields__}
-    return cmp.Entry(name, report=_WithMemory(**fields, memory=None if peak is None else {"activations_peak": peak}))
+    memory = None if peak is None else {"activations_peak": peak}
+    return cmp.CompareEntry(name, report=_WithMemory(**fields, memory=memory))
 
 
 def test_activation_peak_column_appears_when_reports_have_it():
@@ -208,3 +209,19 @@ def test_progress_bar_on_a_terminal():
     assert out.returncode == 0, out.stderr
     assert "2/2" in out.stderr and "seed_models.py:LeNet5" in out.stderr  # rich's bar: count and current model
     assert out.stdout.startswith("model,params,macs")  # the bar goes to stderr, the result to stdout
+
+
+def test_api_compare_filters_sorts_and_keeps_failures():
+    import modelmeter
+
+    done: list[str] = []
+    entries = modelmeter.compare(
+        [f"{SEEDS}:*", "missing.py:X"], max_params=100_000, sort="params", on_done=lambda e: done.append(e.ref)
+    )
+    assert [(e.name.rpartition(":")[2], e.figure("params")) for e in entries[:-1]] == [
+        ("Dense215", 21),
+        ("Conv3to16", 448),
+        ("LeNet5", 61_706),
+    ]
+    assert entries[-1].report is None and "no such file" in (entries[-1].error or "")
+    assert len(done) == len(SEED_PARAMS) + 1  # every model analysed, before the filter

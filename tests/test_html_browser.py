@@ -125,10 +125,9 @@ def test_the_probe_sees_a_request_when_there_is_one(resnet: Report, tmp_path: Pa
 
 def test_comparison_page_renders(tmp_path: Path):
     pytest.importorskip("torch")
-    from modelmeter import compare as cmp
-    from modelmeter.render.html import render_comparison_html
-
     import modelmeter
+    from modelmeter import _compare as cmp
+    from modelmeter.render.html import render_comparison_html
 
     refs = ["examples/seed_models.py:LeNet5", "examples/seed_models.py:Dense215", "missing.py:X"]
     entries = cmp.select(cmp.analyze([str(ROOT / r) if r.startswith("ex") else r for r in refs], modelmeter.summary))

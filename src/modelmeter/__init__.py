@@ -7,6 +7,7 @@
 """
 
 from ._api import summary
+from ._compare import CompareEntry, compare
 from ._report import InputInfo, LayerStats, OpStats, Report, Totals
 from ._version import __version__
 from .errors import (
@@ -21,6 +22,7 @@ from .errors import (
 from .formulas import Cost
 
 __all__ = [
+    "CompareEntry",
     "Cost",
     "ForwardError",
     "InputError",
@@ -35,5 +37,6 @@ __all__ = [
     "UncountedOpsError",
     "UsageError",
     "__version__",
+    "compare",
     "summary",
 ]

@@ -14,7 +14,7 @@ from .errors import ModelMeterError, UsageError
 
 DEVICES = ("auto", "meta", "cpu")  # mirrors frontends.torch.analyze.DEVICES without importing torch
 FORMATS = ("table", "json", "csv", "markdown", "html")
-SORT_KEYS = ("name", "params", "macs", "flops", "param_bytes", "activations_peak", "acc@1")  # as compare.SORT_KEYS
+SORT_KEYS = ("name", "params", "macs", "flops", "param_bytes", "activations_peak", "acc@1")  # as _compare.SORT_KEYS
 
 
 def _render(report: Any, fmt: str, depth: int | None) -> str:
@@ -164,7 +164,7 @@ def compare(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from . import compare as cmp
+    from . import _compare as cmp
     from ._api import summary as run_summary
     from .render import comparison as render
 

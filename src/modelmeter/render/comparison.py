@@ -14,12 +14,12 @@ from .. import _units as u
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from ..compare import Entry
+    from .._compare import CompareEntry
 
 
 @dataclass(frozen=True)
 class Column:
-    key: str  # an Entry.figure key
+    key: str  # an CompareEntry.figure key
     header: str
     human: Callable[[Any], str]
 
@@ -40,17 +40,17 @@ OPTIONAL = (  # shown only when some model has the figure
 )
 
 
-def columns(entries: Sequence[Entry]) -> list[Column]:
+def columns(entries: Sequence[CompareEntry]) -> list[Column]:
     return list(BASE) + [c for c in OPTIONAL if any(e.figure(c.key) is not None for e in entries)]
 
 
-def _input(e: Entry) -> str:
+def _input(e: CompareEntry) -> str:
     if e.report is None:
         return ""
     return ", ".join("x".join(str(d) for d in i.shape) for i in e.report.inputs)
 
 
-def _human_cells(e: Entry, cols: list[Column]) -> list[str]:
+def _human_cells(e: CompareEntry, cols: list[Column]) -> list[str]:
     if e.report is None:
         return ["-"] * len(cols)
     cells = []
@@ -60,7 +60,7 @@ def _human_cells(e: Entry, cols: list[Column]) -> list[str]:
     return cells
 
 
-def print_table(entries: Sequence[Entry], console: Console) -> None:
+def print_table(entries: Sequence[CompareEntry], console: Console) -> None:
     from rich.table import Table
     from rich.text import Text  # plain Text cells: a name like "net.py:x" is not markup or an emoji code
 
@@ -94,7 +94,7 @@ def print_table(entries: Sequence[Entry], console: Console) -> None:
                 console.print(f"{e.ref}: {e.error}", markup=False, emoji=False, highlight=False, soft_wrap=True)
 
 
-def render_text(entries: Sequence[Entry], width: int = 120) -> str:
+def render_text(entries: Sequence[CompareEntry], width: int = 120) -> str:
     from rich.console import Console
 
     buf = io.StringIO()
@@ -102,7 +102,7 @@ def render_text(entries: Sequence[Entry], width: int = 120) -> str:
     return buf.getvalue()
 
 
-def render_markdown(entries: Sequence[Entry]) -> str:
+def render_markdown(entries: Sequence[CompareEntry]) -> str:
     cols = columns(entries)
     head = ["#", "Model", *(c.header for c in cols), "Input"]
     lines = ["| " + " | ".join(head) + " |", "|---:|---|" + "---:|" * len(cols) + "---|"]
@@ -116,7 +116,7 @@ def render_markdown(entries: Sequence[Entry]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_csv(entries: Sequence[Entry]) -> str:
+def render_csv(entries: Sequence[CompareEntry]) -> str:
     """Exact integers; one row per model in the shown order; ``error`` filled for models that failed."""
     cols = columns(entries)
     buf = io.StringIO()
@@ -129,6 +129,6 @@ def render_csv(entries: Sequence[Entry]) -> str:
     return buf.getvalue()
 
 
-def render_json(entries: Sequence[Entry]) -> str:
+def render_json(entries: Sequence[CompareEntry]) -> str:
     """A list of the models' report documents (schema modelmeter/1) in the shown order."""
     return json.dumps([e.to_dict() for e in entries], indent=2) + "\n"

@@ -18,8 +18,8 @@ from . import svg
 from .markdown import totals_rows
 
 if TYPE_CHECKING:
+    from .._compare import CompareEntry
     from .._report import LayerStats, Report
-    from ..compare import Entry
 
 # default-src 'none': no request of any kind (scripts, styles, images, fonts, fetch) leaves the page
 CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
@@ -315,7 +315,7 @@ def render_compact(report: Report) -> str:
 
 
 # -- comparison ------------------------------------------------------------------------------------
-def render_comparison_html(entries: Sequence[Entry]) -> str:
+def render_comparison_html(entries: Sequence[CompareEntry]) -> str:
     from .comparison import columns
 
     cols = columns(entries)

@@ -36,7 +36,7 @@ def memory_figure(report: Report, key: str) -> int | None:
 
 
 @dataclass(frozen=True)
-class Entry:
+class CompareEntry:
     """One model of a comparison: its report, or the one-line error that stopped it."""
 
     ref: str
@@ -118,19 +118,19 @@ def analyze(
     refs: Sequence[str],
     summarize: Callable[[str], Report],
     on_start: Callable[[str], None] | None = None,
-    on_done: Callable[[Entry], None] | None = None,
-) -> list[Entry]:
+    on_done: Callable[[CompareEntry], None] | None = None,
+) -> list[CompareEntry]:
     """Run ``summarize`` on each reference; an error becomes the entry's ``error`` (one line), not a stop."""
     entries = []
     for ref in refs:
         if on_start is not None:
             on_start(ref)
         try:
-            entry = Entry(ref, report=summarize(ref))
+            entry = CompareEntry(ref, report=summarize(ref))
         except ModelMeterError as exc:
-            entry = Entry(ref, error=str(exc))
+            entry = CompareEntry(ref, error=str(exc))
         except Exception as exc:  # noqa: BLE001 - a model's own bug must not stop the other models
-            entry = Entry(ref, error=f"internal error: {type(exc).__name__}: {exc}")
+            entry = CompareEntry(ref, error=f"internal error: {type(exc).__name__}: {exc}")
         entries.append(entry)
         if on_done is not None:
             on_done(entry)
@@ -138,12 +138,12 @@ def analyze(
 
 
 def select(
-    entries: Sequence[Entry],
+    entries: Sequence[CompareEntry],
     sort: str | None = "macs",
     reverse: bool = False,
     max_params: int | None = None,
     max_macs: int | None = None,
-) -> list[Entry]:
+) -> list[CompareEntry]:
     """Filter by ``max_params`` / ``max_macs`` and sort by ``sort``; models lacking the figure (or failed) last.
 
     Failed models are kept (at the end) so the reader sees what could not be judged.
@@ -165,3 +165,32 @@ def select(
     unknown = [e for e in kept if e.figure(sort) is None]
     known.sort(key=lambda e: e.figure(sort), reverse=reverse)  # type: ignore[arg-type,return-value]
     return known + [e for e in unknown if e.report is not None] + [e for e in unknown if e.report is None]
+
+
+def compare(
+    models: Iterable[str],
+    *,
+    input_size: Sequence[int] | Sequence[Sequence[int]] | None = None,
+    dtypes: Sequence[Any] | None = None,
+    device: str = "auto",
+    strict: bool = False,
+    sort: str | None = "macs",
+    reverse: bool = False,
+    max_params: int | None = None,
+    max_macs: int | None = None,
+    on_start: Callable[[str], None] | None = None,
+    on_done: Callable[[CompareEntry], None] | None = None,
+) -> list[CompareEntry]:
+    """Analyse every model (references or patterns, see the module docstring) and return them filtered and
+    sorted: ``modelmeter.compare(["torchvision:*"], max_params=5_000_000, sort="acc@1", reverse=True)``.
+
+    A model that fails is a :class:`CompareEntry` with ``error`` set, placed last; the others still run.
+    ``on_start`` / ``on_done`` are called around each model (the CLI drives its progress bar with them).
+    """
+    from ._api import summary
+
+    def one(ref: str) -> Report:
+        return summary(ref, input_size=input_size, dtypes=dtypes, device=device, strict=strict)
+
+    entries = analyze(expand(models), one, on_start=on_start, on_done=on_done)
+    return select(entries, sort=sort, reverse=reverse, max_params=max_params, max_macs=max_macs)
