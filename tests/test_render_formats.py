@@ -303,3 +303,20 @@ def test_parse_count(text: str, value: int):
 def test_parse_count_rejects(text: str):
     with pytest.raises(ValueError, match="5M"):
         u.parse_count(text)
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "markdown", "html"])
+def test_cli_formats_equal_the_api(fmt: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    pytest.importorskip("torch")
+    import modelmeter
+    from modelmeter.cli import main
+
+    ref = str(ROOT / MODELS["nested"])
+    report = modelmeter.summary(ref)
+    api = {"json": report.to_json() + "\n", "csv": report.to_csv(), "markdown": report.to_markdown(),
+           "html": report.to_html()}[fmt]  # fmt: skip
+    target = tmp_path / f"out.{fmt}"
+    assert main(["summary", ref, "--format", fmt, "-o", str(target)]) == 0
+    assert target.read_text(encoding="utf-8") == api
+    assert main(["summary", ref, "--format", fmt]) == 0
+    assert capsys.readouterr().out == api

@@ -8,11 +8,11 @@ def exact(n: int) -> str:
     return f"{n:,}"
 
 
-def human_count(n: float) -> str:
-    """861301280 -> '861.30 M'; counts use SI prefixes (1 K = 1000)."""
+def human_count(n: float, digits: int = 2) -> str:
+    """861301280 -> '861.30 M' (``digits=0``: '861 M'); counts use SI prefixes (1 K = 1000)."""
     for scale, unit in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")):
         if abs(n) >= scale:
-            return f"{n / scale:.2f} {unit}"
+            return f"{n / scale:.{digits}f} {unit}"
     return f"{n:g}"
 
 

@@ -351,36 +351,30 @@ def render_comparison_html(entries: Sequence[CompareEntry]) -> str:
     )
 
     ok = [e for e in entries if e.report is not None]
+
+    def tick(v: float) -> str:
+        return u.human_count(v, digits=0)
+
+    def short(e: CompareEntry) -> str:
+        return e.name.removeprefix("torchvision:")
+
+    def fig(e: CompareEntry, key: str) -> float:
+        return float(e.figure(key) or 0)
+
+    # label priority where points crowd: the most accurate first, else the cheapest
+    ranked = sorted(ok, key=lambda e: (-fig(e, "acc@1"), fig(e, "macs")))
+    points = [(short(e), fig(e, "params"), fig(e, "macs")) for e in ranked]
     charts = [
         (
             "MACs against parameters",
-            svg.scatter(
-                [(e.name.removeprefix("torchvision:"), float(e.figure("params")), float(e.figure("macs"))) for e in ok],  # type: ignore[arg-type]
-                "params",
-                "MACs",
-                u.human_count,
-                u.human_count,
-            ),
+            svg.scatter(points, "params", "MACs", u.human_count, u.human_count, x_tick=tick, y_tick=tick),
         )
     ]
-    with_acc = [e for e in ok if e.figure("acc@1") is not None]
+    with_acc = [e for e in ranked if e.figure("acc@1") is not None]
     if with_acc:
-        charts.append(
-            (
-                "Accuracy against MACs",
-                svg.scatter(
-                    [
-                        (e.name.removeprefix("torchvision:"), float(e.figure("macs")), float(e.figure("acc@1")))
-                        for e in with_acc
-                    ],  # type: ignore[arg-type]
-                    "MACs",
-                    "acc@1 (%)",
-                    u.human_count,
-                    lambda v: f"{v:g}",
-                    y_log=False,
-                ),
-            )
-        )
+        points = [(short(e), fig(e, "macs"), fig(e, "acc@1")) for e in with_acc]
+        acc = svg.scatter(points, "MACs", "acc@1 (%)", u.human_count, lambda v: f"{v:g}", y_log=False, x_tick=tick)
+        charts.append(("Accuracy against MACs", acc))
     figs = (
         '<div class="grid2" id="charts">'
         + "".join(f"<figure><h3>{escape(t)}</h3>{c}</figure>" for t, c in charts)

@@ -222,8 +222,12 @@ def scatter(
     y_log: bool = True,
     width: int = 560,
     height: int = 380,
+    x_tick: Callable[[float], str] | None = None,
+    y_tick: Callable[[float], str] | None = None,
 ) -> str:
-    """Labelled points (name, x, y); log axes by default (model sizes span decades)."""
+    """Labelled points (name, x, y); log axes by default (model sizes span decades). Points come first to
+    last in priority: a label is drawn only where it overlaps none drawn before it."""
+    tick_x, tick_y = x_tick or x_fmt, y_tick or y_fmt
     left, right, top, bottom = 62, 16, 12, 40
     pts = [(n, x, y) for n, x, y in points if (x > 0 or not x_log) and (y > 0 or not y_log)]
     parts = [
@@ -257,18 +261,32 @@ def scatter(
 
     for t in x_ticks:
         parts.append(f'<line class="grid" x1="{_n(sx(t))}" x2="{_n(sx(t))}" y1="{top}" y2="{top + plot_h}"/>')
-        parts.append(_text(sx(t), top + plot_h + 14, x_fmt(t), "tick", "middle"))
+        parts.append(_text(sx(t), top + plot_h + 14, tick_x(t), "tick", "middle"))
     for t in y_ticks:
         parts.append(f'<line class="grid" x1="{left}" x2="{left + plot_w}" y1="{_n(sy(t))}" y2="{_n(sy(t))}"/>')
-        parts.append(_text(left - 4, sy(t) + 3.5, y_fmt(t), "tick", "end"))
+        parts.append(_text(left - 4, sy(t) + 3.5, tick_y(t), "tick", "end"))
     parts.append(_text(left + plot_w / 2, height - 6, x_label, "axis-label", "middle"))
     parts.append(
         f'<text class="axis-label" transform="translate(12 {_n(top + plot_h / 2)}) rotate(-90)" '
         f'text-anchor="middle">{escape(y_label)}</text>'
     )
+    placed: list[tuple[float, float, float, float]] = []  # label boxes already drawn
+
+    def free(box: tuple[float, float, float, float]) -> bool:
+        x0, y0, x1, y1 = box
+        return x0 >= left and x1 <= width and all(x1 < a or x0 > c or y1 < b or y0 > d for a, b, c, d in placed)
+
     for name, x, y in pts:
+        cx, cy = sx(x), sy(y)
         tip = f"{name}: {x_label} {x_fmt(x)}, {y_label} {y_fmt(y)}"
-        parts.append(f'<g><title>{escape(tip)}</title><circle class="pt" cx="{_n(sx(x))}" cy="{_n(sy(y))}" r="4"/>')
-        parts.append(_text(sx(x) + 6, sy(y) - 4, name, "pt-label"))
+        parts.append(f'<g><title>{escape(tip)}</title><circle class="pt" cx="{_n(cx)}" cy="{_n(cy)}" r="4"/>')
+        # a label only where it overlaps no other (crowded points keep their tooltip): right, then left
+        text_w = 6.4 * len(name)  # ~ glyph width at 10.5 px
+        for x0, anchor in ((cx + 6, "start"), (cx - 6 - text_w, "end")):
+            box = (x0, cy - 13, x0 + text_w, cy - 2)
+            if free(box):
+                placed.append(box)
+                parts.append(_text(cx + 6 if anchor == "start" else cx - 6, cy - 4, name, "pt-label", anchor))
+                break
         parts.append("</g>")
     return "".join(parts) + "</svg>"
