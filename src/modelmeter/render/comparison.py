@@ -65,7 +65,7 @@ def print_table(entries: Sequence[CompareEntry], console: Console) -> None:
     from rich.text import Text  # plain Text cells: a name like "net.py:x" is not markup or an emoji code
 
     cols = columns(entries)
-    table = Table(pad_edge=False)
+    table = Table()
     table.add_column("#", justify="right", no_wrap=True)
     table.add_column("Model", no_wrap=True)
     for c in cols:
