@@ -9,12 +9,12 @@ from typing import Any
 
 import click
 
+from ._compare import SORT_KEYS
 from ._version import __version__
 from .errors import ModelMeterError, UsageError
 
 DEVICES = ("auto", "meta", "cpu")  # mirrors frontends.torch.analyze.DEVICES without importing torch
 FORMATS = ("table", "json", "csv", "markdown", "html")
-SORT_KEYS = ("name", "params", "macs", "flops", "param_bytes", "activations_peak", "acc@1")  # as _compare.SORT_KEYS
 
 
 def _render(report: Any, fmt: str, depth: int | None) -> str:

@@ -93,33 +93,26 @@ def _charts(report: Report) -> str:
     own = report.own()
     types = report.by_type()
 
-    def by_type(metric: str, fmt: object) -> str:
-        items = [
-            (
-                f"{t.type} ({t.count})",
-                getattr(t, metric),
-                f"{t.type}, {t.count} modules: {fmt(getattr(t, metric))}",  # type: ignore[operator]
-                svg.type_color(t.type),
-            )
-            for t in sorted(types, key=lambda t: -getattr(t, metric))
-            if getattr(t, metric) > 0
-        ][:TOP_N]
-        return svg.bars(items, fmt)  # type: ignore[arg-type]
-
-    def by_layer(metric: str, fmt: object) -> str:
-        items = [
-            (
-                o.name or "(model)",
-                getattr(o, metric),
-                f"{o.name or '(model)'} ({o.type}): {fmt(getattr(o, metric))}",  # type: ignore[operator]
-                svg.type_color(o.type),
-            )
-            for o in sorted(own, key=lambda o: -getattr(o, metric))
-            if getattr(o, metric) > 0
-        ][:TOP_N]
-        return svg.bars(items, fmt)  # type: ignore[arg-type]
-
     hc = u.human_count
+
+    def by_type(metric: str) -> str:
+        ranked = sorted((t for t in types if getattr(t, metric) > 0), key=lambda t: -getattr(t, metric))
+        items = [
+            (f"{t.type} ({t.count})", getattr(t, metric), f"{t.type}, {t.count} modules: {hc(getattr(t, metric))}",
+             svg.type_color(t.type))
+            for t in ranked[:TOP_N]
+        ]  # fmt: skip
+        return svg.bars(items, hc)
+
+    def by_layer(metric: str) -> str:
+        ranked = sorted((o for o in own if getattr(o, metric) > 0), key=lambda o: -getattr(o, metric))
+        items = [
+            (o.name or "(model)", getattr(o, metric), f"{o.name or '(model)'} ({o.type}): {hc(getattr(o, metric))}",
+             svg.type_color(o.type))
+            for o in ranked[:TOP_N]
+        ]  # fmt: skip
+        return svg.bars(items, hc)
+
     figures = [
         (
             "Parameters by layer (treemap of the hierarchy)",
@@ -131,10 +124,10 @@ def _charts(report: Report) -> str:
             svg.treemap(report, "macs", hc),
             "Area = multiply-accumulates, every call of a module included.",
         ),
-        ("Parameters by layer type", by_type("params", hc), "Summed over modules of each type (own parameters)."),
-        ("MACs by layer type", by_type("macs", hc), "Summed over modules of each type (ops run directly in them)."),
-        (f"Top {TOP_N} layers by parameters", by_layer("params", hc), "Parameters a layer holds outside its children."),
-        (f"Top {TOP_N} layers by MACs", by_layer("macs", hc), "MACs of ops run directly in the layer."),
+        ("Parameters by layer type", by_type("params"), "Summed over modules of each type (own parameters)."),
+        ("MACs by layer type", by_type("macs"), "Summed over modules of each type (ops run directly in them)."),
+        (f"Top {TOP_N} layers by parameters", by_layer("params"), "Parameters a layer holds outside its children."),
+        (f"Top {TOP_N} layers by MACs", by_layer("macs"), "MACs of ops run directly in the layer."),
     ]
     return (
         '<div class="grid2" id="charts">'
