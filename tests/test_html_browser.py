@@ -137,3 +137,38 @@ def test_comparison_page_renders(tmp_path: Path):
     assert _network(dom) == []
     assert dom.count('class="model-row"') == 2 and dom.count('class="error model-row"') == 1
     assert dom.count('<circle class="pt"') == 2 and 'data-ready="1"' in dom
+
+
+CLICKS = """<script>
+window.addEventListener("load", function () {
+  var heads = document.querySelectorAll("#layers thead th");
+  var macs = Array.prototype.filter.call(heads, function (th) { return th.textContent === "MACs"; })[0];
+  macs.click();  // first click: largest first
+  document.querySelector('tr[data-name="block"] button.tog').click();  // collapse the block
+  var rows = document.querySelectorAll("#layers tbody tr.layer-row");
+  var seen = Array.prototype.map.call(rows, function (r) {
+    return r.getAttribute("data-name") + (r.hidden ? ":hidden" : "");
+  });
+  var pre = document.createElement("pre"); pre.id = "clicked"; pre.textContent = JSON.stringify(seen);
+  document.body.appendChild(pre);
+});
+</script>"""
+
+
+def test_sorting_and_collapsing_in_the_browser(tmp_path: Path):
+    """Click "MACs" and the block's toggle: siblings reorder under their parent, the block's children hide."""
+    golden = json.loads((ROOT / "tests" / "golden" / "nested.json").read_text())
+    page = tmp_path / "nested.html"
+    page.write_text(_with_probe(Report.from_dict(golden).to_html(), CLICKS), encoding="utf-8")
+    dom = _dump_dom(page, tmp_path)
+    found = re.search(r'<pre id="clicked">(.*?)</pre>', dom, re.S)
+    assert found, "the click script did not run"
+    order = json.loads(htmllib.unescape(found.group(1)))
+    # MACs by hand (tests/golden/nested_net.py): block 294,912 > stem 55,296 > head 80; inside stem: conv first
+    assert order == [
+        "",
+        "block", "block.conv:hidden", "block.bn:hidden", "block.act:hidden",
+        "stem", "stem.0", "stem.1", "stem.2",
+        "head", "head.2", "head.0", "head.1",
+    ]  # fmt: skip
+    assert _network(dom) == []
