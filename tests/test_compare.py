@@ -201,7 +201,10 @@ def test_html_plots_accuracy_when_published(capsys, tmp_path: Path):
 
 
 def test_progress_bar_on_a_terminal():
-    env = {**os.environ, "TTY_COMPATIBLE": "1", "PYTHONPATH": str(ROOT / "src")}
+    # rich draws its live bar only on a terminal: make stderr count as one (TTY_COMPATIBLE: rich>=14;
+    # FORCE_COLOR: older rich), and not a dumb one (CI may set TERM=dumb)
+    terminal = {"TTY_COMPATIBLE": "1", "FORCE_COLOR": "1", "TERM": "xterm-256color"}
+    env = {**os.environ, **terminal, "PYTHONPATH": str(ROOT / "src")}
     out = subprocess.run(
         [sys.executable, "-m", "modelmeter", "compare", f"{SEEDS}:Dense215", f"{SEEDS}:LeNet5", "--format", "csv"],
         capture_output=True, text=True, cwd=ROOT, env=env, timeout=120,
