@@ -11,6 +11,7 @@ from ._compare import CompareEntry, compare
 from ._report import InputInfo, LayerStats, OpStats, Report, Totals
 from ._version import __version__
 from .errors import (
+    CheckpointError,
     ForwardError,
     InputError,
     ModelMeterError,
@@ -22,6 +23,7 @@ from .errors import (
 from .formulas import Cost
 
 __all__ = [
+    "CheckpointError",
     "CompareEntry",
     "Cost",
     "ForwardError",

@@ -58,9 +58,12 @@ class LayerStats:
     calls: int
     macs: int
     flops: int
+    # Checkpoint reports only (rows are name prefixes of a state dict): tensors under the prefix and their bytes.
+    tensors: int | None = None
+    bytes: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "name": self.name,
             "type": self.type,
             "depth": self.depth,
@@ -73,6 +76,11 @@ class LayerStats:
             "macs": self.macs,
             "flops": self.flops,
         }
+        if self.tensors is not None:
+            out["tensors"] = self.tensors
+        if self.bytes is not None:
+            out["bytes"] = self.bytes
+        return out
 
 
 @dataclass(frozen=True)
@@ -152,6 +160,11 @@ class Report:
     ops: tuple[OpStats, ...]
     uncounted_ops: tuple[tuple[str, int], ...]
     device: str
+    # partial: the forward failed and this is what ran before it did (``summary(..., partial=True)``);
+    # error: that failure's message. notes: what the reader must know to read the numbers right.
+    partial: bool = False
+    error: str | None = None
+    notes: tuple[str, ...] = ()
     # figures the model's source publishes (torchvision weights: num_params, _ops in GMACs, acc@1, ...)
     published: tuple[tuple[str, Any], ...] = ()
 
@@ -216,6 +229,9 @@ class Report:
             "layers": [row.to_dict() for row in self.layers],
             "ops": [op.to_dict() for op in self.ops],
             "uncounted_ops": dict(self.uncounted_ops),
+            "partial": self.partial,
+            "error": self.error,
+            "notes": list(self.notes),
             "published": dict(self.published),
         }
 
@@ -241,6 +257,9 @@ class Report:
             ops=tuple(OpStats(**o) for o in doc.get("ops", [])),
             uncounted_ops=tuple(doc.get("uncounted_ops", {}).items()),
             device=doc["device"],
+            partial=bool(doc.get("partial", False)),
+            error=doc.get("error"),
+            notes=tuple(doc.get("notes", [])),
             published=tuple(doc.get("published", {}).items()),
         )
 
