@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from conftest import MODELS, python, pythonpath_env
 
 LENET = str(Path(__file__).parents[2] / "examples" / "seed_models.py") + ":LeNet5"

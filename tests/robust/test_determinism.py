@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import robust_models as rm
 import torch
-from conftest import MODELS, python, pythonpath_env
 
 import modelmeter
+from conftest import MODELS, python, pythonpath_env
 
 
 @pytest.mark.parametrize(

@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 import robust_models as rm
 import torch
-from conftest import MODELS
 from torch import nn
 from torch.overrides import _get_current_function_mode_stack
 from torch.utils._python_dispatch import _get_current_dispatch_mode_stack
 
 import modelmeter
+from conftest import MODELS
 from modelmeter.errors import ForwardError
 
 HOOK_DICTS = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks",

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import robust_models as rm
-from conftest import MODELS
 
 import modelmeter
+from conftest import MODELS
 
 
 def test_partial_report_of_a_deep_failure() -> None:
