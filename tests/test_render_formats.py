@@ -320,3 +320,41 @@ def test_cli_formats_equal_the_api(fmt: str, tmp_path: Path, capsys: pytest.Capt
     assert target.read_text(encoding="utf-8") == api
     assert main(["summary", ref, "--format", fmt]) == 0
     assert capsys.readouterr().out == api
+
+
+def _checkpoint_and_partial_reports(tmp_path: Path) -> list[Report]:
+    torch = pytest.importorskip("torch")
+    from torch import nn
+
+    import modelmeter
+
+    path = tmp_path / "net.pt"
+    torch.save(nn.Sequential(nn.Linear(3, 4), nn.Sequential(nn.Linear(4, 2))).state_dict(), path)
+    checkpoint = modelmeter.summary(str(path))
+
+    class Broken(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.ok = nn.Linear(4, 5)
+            self.bad = nn.Linear(6, 2)  # expects 6 features, gets 5
+
+        def forward(self, x):
+            return self.bad(self.ok(x))
+
+    partial = modelmeter.summary(Broken(), (1, 4), partial=True)
+    return [checkpoint, partial]
+
+
+def test_checkpoint_and_partial_reports_in_every_format(tmp_path: Path):
+    checkpoint, partial = _checkpoint_and_partial_reports(tmp_path)
+    assert checkpoint.device == "none" and checkpoint.totals.params == 3 * 4 + 4 + 4 * 2 + 2  # = 26
+    assert partial.partial and partial.layer("ok").macs == 4 * 5  # what ran before the failure
+    for report in (checkpoint, partial):
+        doc = json.loads(report.to_json())
+        assert list(_validator().iter_errors(doc)) == []
+        assert parse_csv(report.to_csv()) == [row.to_dict() for row in report.layers]  # optional fields too
+        assert Report.from_dict(doc) == report
+        html, md = report.to_html(), report.to_markdown()
+        for note in report.notes:
+            assert note.split(";")[0] in md and note.split(";")[0].replace("'", "&#x27;") in html
+    assert 'id="notes"' in partial.to_html() and "**Partial**" in partial.to_markdown()

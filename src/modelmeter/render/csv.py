@@ -23,8 +23,11 @@ def layer_dicts(report: Report) -> list[dict[str, Any]]:
 
 def render_csv(report: Report) -> str:
     rows = layer_dicts(report)
+    columns: dict[str, None] = {}  # every field any row has, in first-seen order (optional fields too)
+    for row in rows:
+        columns.update(dict.fromkeys(row))
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(rows[0]) if rows else ["name"], lineterminator="\n")
+    writer = csv.DictWriter(buf, fieldnames=list(columns) or ["name"], lineterminator="\n")
     writer.writeheader()
     for row in rows:
         writer.writerow({k: _cell(v) for k, v in row.items()})
@@ -42,6 +45,8 @@ def parse_csv(text: str) -> list[dict[str, Any]]:
         for key, cell in raw.items():
             if key in _TEXT_COLUMNS:  # a layer named "0" (nn.Sequential) stays a name
                 row[key] = cell
+            elif cell == "":  # an optional field this row does not have
+                continue
             elif cell.startswith(("[", "{")):
                 row[key] = json.loads(cell)
             else:

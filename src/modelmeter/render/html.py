@@ -52,6 +52,16 @@ def _shapes(shapes: Sequence[tuple[int, ...]]) -> str:
     return ", ".join(u.shape(s) for s in shapes) or "-"
 
 
+def _warnings(report: Report) -> str:
+    """A partial run and the report's notes come first: they change how every number below reads."""
+    items = []
+    if report.partial:
+        items.append(f"<li><b>Partial</b>: the forward failed; the counts cover what ran before it. "
+                     f"{escape(report.error or '')}</li>")  # fmt: skip
+    items += [f"<li>{escape(n)}</li>" for n in report.notes]
+    return f'<ul class="plain notes" id="notes">{"".join(items)}</ul>' if items else ""
+
+
 def _cards(report: Report) -> str:
     t = report.totals
     cards = [
@@ -247,6 +257,7 @@ def render_html(report: Report) -> str:
     sub = f"Input {inputs}; ran on <b>{escape(report.device)}</b>; modelmeter {__version__}, schema modelmeter/1."
     body = (
         _header(report.model, sub)
+        + _warnings(report)
         + _published(report)
         + "<h2>Totals</h2>"
         + _cards(report)

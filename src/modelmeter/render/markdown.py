@@ -57,4 +57,10 @@ def render_markdown(report: Report, depth: int | None = None) -> str:
     if report.uncounted_ops:
         listed = ", ".join(f"`{op}` x{n}" for op, n in report.uncounted_ops)
         lines += ["", f"Uncounted ops (no formula; their arithmetic is not in the totals): {listed}"]
+    if report.partial:
+        lines += [
+            "",
+            f"**Partial**: the forward failed; the counts cover what ran before it. {_esc(report.error or '')}",
+        ]
+    lines += ["", *(f"Note: {_esc(n)}" for n in report.notes)] if report.notes else []
     return "\n".join(lines) + "\n"
