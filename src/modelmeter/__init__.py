@@ -7,6 +7,7 @@
 """
 
 from ._api import summary
+from ._compare import CompareEntry, compare
 from ._report import InputInfo, LayerStats, OpStats, Report, Totals
 from ._version import __version__
 from .errors import (
@@ -23,6 +24,7 @@ from .formulas import Cost
 
 __all__ = [
     "CheckpointError",
+    "CompareEntry",
     "Cost",
     "ForwardError",
     "InputError",
@@ -37,5 +39,6 @@ __all__ = [
     "UncountedOpsError",
     "UsageError",
     "__version__",
+    "compare",
     "summary",
 ]

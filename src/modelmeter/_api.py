@@ -81,6 +81,7 @@ def _summary(
     from .frontends.torch.inputs import Inputs
 
     loaded, ref = None, None
+    published: dict[str, Any] = {}
     if isinstance(model, (str, os.PathLike)):
         from .frontends.torch.checkpoint import checkpoint_report, is_checkpoint, read_checkpoint
         from .frontends.torch.references import Loaded, load
@@ -106,6 +107,7 @@ def _summary(
         raise InputError("seq_len and batch apply to Hugging Face models; give input_size or input_data")
     if loaded is not None:
         model, name = loaded.model, name or loaded.name
+        published = loaded.published
         if input_size is None and input_data is None:
             if loaded.input_data is not None:
                 input_data = loaded.input_data
@@ -116,9 +118,11 @@ def _summary(
     if input_size is None and input_data is None:
         raise InputError("give input_size (e.g. (1, 3, 224, 224)) or input_data (tensors)")
     inputs = Inputs(input_size=input_size, input_data=input_data, dtypes=dtypes)
-    return analyze_module(
+    report = analyze_module(
         model, inputs, name=name, device=device, strict=strict, partial=partial, attention=attention
     )
+    # what the source publishes (torchvision: num_params, _ops, acc@1) travels with the report, for `compare`
+    return dataclasses.replace(report, published=tuple(published.items())) if published else report
 
 
 def _is_hf_config(obj: Any) -> bool:
