@@ -34,7 +34,22 @@ def summary(
     or as ``input_data`` (a tensor, a tuple of positional inputs, or a dict of keyword inputs). The model
     runs on meta tensors; ``device="auto"`` falls back to real CPU tensors if an op cannot run on meta.
     ``strict=True`` raises :class:`~modelmeter.errors.UncountedOpsError` if any op lacks a formula.
+    A layer spec (``net.yaml``, ``net.json``; docs/spec.md) is costed without PyTorch.
     """
+    from .spec import is_spec_path
+
+    if is_spec_path(model):
+        if input_size is not None or input_data is not None:
+            raise InputError(f"{os.fspath(model)}: a layer spec gives its own input shape; drop input_size/--input")
+        from .spec import analyze
+
+        report = analyze(model, name=name)
+        if strict and report.uncounted:
+            from .errors import UncountedOpsError
+
+            listed = ", ".join(f"{op} x{n}" for op, n in sorted(report.uncounted.items()))
+            raise UncountedOpsError(f"strict: layers without a formula: {listed}", report.uncounted)
+        return report
     _require_torch()
     from .frontends.torch.analyze import analyze_module
     from .frontends.torch.inputs import Inputs
