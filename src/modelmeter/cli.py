@@ -69,7 +69,7 @@ def summary(
     fmt: str,
     output: str | None,
 ) -> None:
-    """Per-layer table and totals for MODEL (torchvision:NAME, FILE.py:NAME)."""
+    """Per-layer table and totals for MODEL (torchvision:NAME, FILE.py:NAME, or a layer spec NET.yaml)."""
     from ._api import summary as run_summary
 
     sizes = [parse_shape(s) for s in inputs] or None
@@ -90,6 +90,36 @@ def summary(
             f.write(text)
     else:
         click.echo(text, nl=False)
+
+
+def _utf8(stream: Any) -> bool:
+    """Whether ``stream`` can show the explanation's ·, →, −, γ, β (else ASCII stand-ins are written)."""
+    import codecs
+
+    try:
+        return codecs.lookup(getattr(stream, "encoding", None) or "ascii").name.startswith("utf")
+    except LookupError:
+        return False
+
+
+@cli.command()
+@_common
+@click.option("--ascii", "ascii_", is_flag=True, help="Write * and -> instead of · and → (automatic when not UTF-8).")
+def explain(
+    model: str,
+    inputs: tuple[str, ...],
+    dtypes: tuple[str, ...],
+    device: str,
+    strict: bool,
+    debug: bool,
+    ascii_: bool,
+) -> None:
+    """The hand calculation of every classic layer of MODEL: each formula, then with its numbers."""
+    from ._api import summary as run_summary
+
+    sizes = [parse_shape(s) for s in inputs] or None
+    report = run_summary(model, input_size=sizes, dtypes=list(dtypes) or None, device=device, strict=strict)
+    click.echo(report.explain(ascii=ascii_ or not _utf8(sys.stdout)), nl=False)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
