@@ -248,6 +248,10 @@ def parse_node(entry: Any, prefix: str) -> Node:
         raise SpecError(f"{prefix}: expected a layer such as 'relu' or {{linear: {{out_features: 10}}}}, got {entry!r}")
     outer_name = _name(entry["name"], prefix) if "name" in entry else None
     kinds = [k for k in entry if k != "name"]
+    for k in kinds:
+        if k not in LAYER_TYPES and k not in BLOCKS and not (k == "layers" and "repeat" in kinds):
+            options = [*LAYER_TYPES, *BLOCKS]
+            raise SpecError(f"{prefix}: unknown layer type {k!r}{did_you_mean(str(k), options)}")
     if "repeat" in kinds:
         where = _where(prefix, "repeat", outer_name)
         _check_keys(entry, ("repeat", "layers", "name"), where)
@@ -273,11 +277,9 @@ def parse_node(entry: Any, prefix: str) -> Node:
             return Residual(body, shortcut, where, outer_name)
         return Residual(_block_list(value, prefix, "residual"), [], where, outer_name)
     if len(kinds) != 1:
-        raise SpecError(f"{prefix}: one layer per list entry, got keys {', '.join(map(str, kinds))}")
+        raise SpecError(f"{prefix}: one layer per list entry, got {', '.join(map(str, kinds))}; "
+                        "write each as its own '- ' item")
     type_name = kinds[0]
-    if not isinstance(type_name, str) or type_name not in LAYER_TYPES:
-        options = [*LAYER_TYPES, *BLOCKS]
-        raise SpecError(f"{prefix}: unknown layer type {type_name!r}{did_you_mean(str(type_name), options)}")
     return _layer(type_name, entry[type_name], prefix, outer_name)
 
 

@@ -377,6 +377,8 @@ class Walk:
 
 
 def walk(spec: Spec) -> Walk:
+    if prod(spec.input) > MAX_NUMEL:
+        raise SpecError(f"input {_fmt(spec.input)} has {prod(spec.input):,} elements, more than a tensor can hold")
     w = Walk()
     root = w._container("", "SpecNet", spec.input)
     x, _ = w.chain(spec.layers, spec.input, spec.dtype, "")

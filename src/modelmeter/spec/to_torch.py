@@ -14,7 +14,8 @@ from torch import nn
 
 from .._report import LayerRecord
 from ..errors import SpecError
-from .load import Layer, Node, Repeat, Spec
+from .load import Layer, Node, Spec
+from .load import Repeat as RepeatNode
 from .shapes import _names, walk
 
 
@@ -82,7 +83,7 @@ class _Builder:
             if isinstance(node, Layer):
                 rec = self.by_name[path]
                 module = _module(rec.type, rec.attrs)
-            elif isinstance(node, Repeat):
+            elif isinstance(node, RepeatNode):
                 module = Repeat(*(self.chain(Chain, node.body, f"{path}.{i}") for i in range(node.times)))
             else:
                 shortcut = self.chain(Chain, node.shortcut, f"{path}.shortcut") if node.shortcut else None
