@@ -99,3 +99,17 @@ def test_rows_add_up(path: Path) -> None:
     leaves = [row for row in r.layers if not any(o.name.startswith(row.name + ".") for o in r.layers) and row.name]
     assert sum(row.macs for row in leaves) == r.totals.macs
     assert sum(row.params for row in leaves if "." not in row.name or not row.name.endswith("out_proj")) == r.totals.params
+
+
+def test_spec_path_never_imports_torch() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, modelmeter; r = modelmeter.summary(sys.argv[1]); r.explain(); r.to_json(); str(r); "
+        "from modelmeter.cli import main; main(['explain', sys.argv[1]]); "
+        "assert 'torch' not in sys.modules, 'torch was imported'"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, str(SPECS / "resnet18.yaml")], capture_output=True, text=True,
+                          env={**__import__("os").environ, "PYTHONPATH": str(Path(modelmeter.__file__).parents[1])})
+    assert proc.returncode == 0, proc.stderr
