@@ -35,16 +35,18 @@ def bare_env(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for name in ("pyproject.toml", "README.md", "LICENSE"):
         if (ROOT / name).exists():
             shutil.copy(ROOT / name, src / name)
-    subprocess.run([str(bindir / "python"), "-m", "pip", "install", "-q", str(src)], check=True,
-                   cwd=str(env_dir), timeout=600)
+    subprocess.run(
+        [str(bindir / "python"), "-m", "pip", "install", "-q", str(src)], check=True, cwd=str(env_dir), timeout=600
+    )
     return bindir
 
 
 def _run(bindir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
     env["PYTHONIOENCODING"] = "utf-8"
-    return subprocess.run([str(bindir / "modelmeter"), *args], capture_output=True, text=True, env=env, timeout=120,
-                          cwd=str(bindir))
+    return subprocess.run(
+        [str(bindir / "modelmeter"), *args], capture_output=True, text=True, env=env, timeout=120, cwd=str(bindir)
+    )
 
 
 def test_torch_is_absent(bare_env: Path) -> None:

@@ -76,8 +76,11 @@ def test_mobilenet_v1_paper() -> None:
     # conv weights: 3*3*3*32 + sum over the 13 separable layers of (3*3*C_in + C_in*C_out), FC 1024*1000 + 1000,
     # BatchNorm gamma and beta 2*C after each of the 27 convs:
     convs = 3 * 3 * 3 * 32
-    pairs = [(32, 64), (64, 128), (128, 128), (128, 256), (256, 256), (256, 512)] + [(512, 512)] * 5 + [
-        (512, 1024), (1024, 1024)]
+    pairs = (
+        [(32, 64), (64, 128), (128, 128), (128, 256), (256, 256), (256, 512)]
+        + [(512, 512)] * 5
+        + [(512, 1024), (1024, 1024)]
+    )
     convs += sum(9 * c_in + c_in * c_out for c_in, c_out in pairs)
     bn = 2 * (32 + sum(c_in + c_out for c_in, c_out in pairs))
     assert r.totals.params == convs + bn + 1024 * 1000 + 1000 == 4_231_976
@@ -86,7 +89,7 @@ def test_mobilenet_v1_paper() -> None:
     # (pointwise) at its output size; the FC 1024*1000.
     sizes = [112, 56, 56, 28, 28, 14, 14, 14, 14, 14, 14, 7, 7]
     macs = 3 * 3 * 3 * 32 * 112 * 112 + 1024 * 1000
-    macs += sum((9 * c_in + c_in * c_out) * hw * hw for (c_in, c_out), hw in zip(pairs, sizes))
+    macs += sum((9 * c_in + c_in * c_out) * hw * hw for (c_in, c_out), hw in zip(pairs, sizes, strict=False))
     assert r.totals.macs == macs == 568_740_352
     assert round(r.totals.macs / 1e6) == 569
 
@@ -98,7 +101,9 @@ def test_rows_add_up(path: Path) -> None:
     assert (root.params, root.macs, root.flops) == (r.totals.params, r.totals.macs, r.totals.flops)
     leaves = [row for row in r.layers if not any(o.name.startswith(row.name + ".") for o in r.layers) and row.name]
     assert sum(row.macs for row in leaves) == r.totals.macs
-    assert sum(row.params for row in leaves if "." not in row.name or not row.name.endswith("out_proj")) == r.totals.params
+    assert (
+        sum(row.params for row in leaves if "." not in row.name or not row.name.endswith("out_proj")) == r.totals.params
+    )
 
 
 def test_spec_path_never_imports_torch() -> None:
@@ -110,6 +115,10 @@ def test_spec_path_never_imports_torch() -> None:
         "from modelmeter.cli import main; main(['explain', sys.argv[1]]); "
         "assert 'torch' not in sys.modules, 'torch was imported'"
     )
-    proc = subprocess.run([sys.executable, "-c", code, str(SPECS / "resnet18.yaml")], capture_output=True, text=True,
-                          env={**__import__("os").environ, "PYTHONPATH": str(Path(modelmeter.__file__).parents[1])})
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(SPECS / "resnet18.yaml")],
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ, "PYTHONPATH": str(Path(modelmeter.__file__).parents[1])},
+    )
     assert proc.returncode == 0, proc.stderr

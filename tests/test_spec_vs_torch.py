@@ -35,7 +35,12 @@ def assert_same_as_torch(doc: Any) -> None:
     assert _rows(ours) == _rows(theirs)
     t, u = ours.totals, theirs.totals
     assert (t.params, t.buffers, t.param_bytes, t.buffer_bytes, t.macs) == (
-        u.params, u.buffers, u.param_bytes, u.buffer_bytes, u.macs)
+        u.params,
+        u.buffers,
+        u.param_bytes,
+        u.buffer_bytes,
+        u.macs,
+    )
 
 
 @pytest.mark.parametrize("path", sorted(SPECS.iterdir()), ids=lambda p: p.name)
@@ -47,10 +52,15 @@ def test_resnet18_spec_equals_torchvision() -> None:
     spec = analyze(SPECS / "resnet18.yaml")
     tv = modelmeter.summary("torchvision:resnet18")
     assert (spec.totals.params, spec.totals.buffers, spec.totals.macs) == (
-        tv.totals.params, tv.totals.buffers, tv.totals.macs)
+        tv.totals.params,
+        tv.totals.buffers,
+        tv.totals.macs,
+    )
     convs = [r for r in spec.layers if r.type == "Conv2d"]
     tv_convs = [r for r in tv.layers if r.type == "Conv2d"]
-    assert [(r.params, r.macs, r.output_shapes) for r in convs] == [(r.params, r.macs, r.output_shapes) for r in tv_convs]
+    assert [(r.params, r.macs, r.output_shapes) for r in convs] == [
+        (r.params, r.macs, r.output_shapes) for r in tv_convs
+    ]
 
 
 def test_to_torch_runs_and_is_trainable() -> None:
@@ -62,53 +72,98 @@ def test_to_torch_runs_and_is_trainable() -> None:
 
 
 # -- random valid specs ----------------------------------------------------------------------------------
-ACTS = ["relu", "gelu", "silu", "tanh", "sigmoid", "hardswish", "relu6", "identity", {"leaky_relu": 0.2},
-        {"dropout": 0.1}]
+ACTS = [
+    "relu",
+    "gelu",
+    "silu",
+    "tanh",
+    "sigmoid",
+    "hardswish",
+    "relu6",
+    "identity",
+    {"leaky_relu": 0.2},
+    {"dropout": 0.1},
+]
 
 
 def _image_layer(draw: Any, c: int) -> Any:
-    kind = draw(st.sampled_from(["conv", "conv", "convT", "bn", "gn", "maxpool", "avgpool", "adaptive", "act",
-                                 "residual", "repeat"]))
+    kind = draw(
+        st.sampled_from(
+            ["conv", "conv", "convT", "bn", "gn", "maxpool", "avgpool", "adaptive", "act", "residual", "repeat"]
+        )
+    )
     k = draw(st.integers(1, 4))
     if kind == "conv":
         groups = draw(st.sampled_from([g for g in (1, 2, 3, c) if c % g == 0]))
         out = groups * draw(st.integers(1, 4))
         padding = draw(st.sampled_from([0, 1, 2, "same", "valid", [1, 0]]))
         stride = 1 if padding == "same" else draw(st.sampled_from([1, 2, [2, 1]]))
-        return {"conv2d": {"out_channels": out, "kernel_size": draw(st.sampled_from([k, [k, 1]])), "stride": stride,
-                           "padding": padding, "dilation": draw(st.sampled_from([1, 2])), "groups": groups,
-                           "bias": draw(st.booleans())}}
+        return {
+            "conv2d": {
+                "out_channels": out,
+                "kernel_size": draw(st.sampled_from([k, [k, 1]])),
+                "stride": stride,
+                "padding": padding,
+                "dilation": draw(st.sampled_from([1, 2])),
+                "groups": groups,
+                "bias": draw(st.booleans()),
+            }
+        }
     if kind == "convT":
         groups = draw(st.sampled_from([g for g in (1, c) if c % g == 0]))
-        return {"conv_transpose2d": {"out_channels": groups * draw(st.integers(1, 3)), "kernel_size": k,
-                                     "stride": draw(st.integers(1, 2)), "padding": draw(st.integers(0, 1)),
-                                     "groups": groups, "bias": draw(st.booleans())}}
+        return {
+            "conv_transpose2d": {
+                "out_channels": groups * draw(st.integers(1, 3)),
+                "kernel_size": k,
+                "stride": draw(st.integers(1, 2)),
+                "padding": draw(st.integers(0, 1)),
+                "groups": groups,
+                "bias": draw(st.booleans()),
+            }
+        }
     if kind == "bn":
         return {"batchnorm2d": {"affine": draw(st.booleans()), "track_running_stats": draw(st.booleans())}}
     if kind == "gn":
-        return {"groupnorm": {"num_groups": draw(st.sampled_from([g for g in (1, 2, c) if c % g == 0])),
-                              "affine": draw(st.booleans())}}
+        return {
+            "groupnorm": {
+                "num_groups": draw(st.sampled_from([g for g in (1, 2, c) if c % g == 0])),
+                "affine": draw(st.booleans()),
+            }
+        }
     if kind in ("maxpool", "avgpool"):
-        layer = {"kernel_size": k, "stride": draw(st.sampled_from([None, 1, 2])), "padding": draw(st.integers(0, k // 2)),
-                 "ceil_mode": draw(st.booleans())}
+        layer = {
+            "kernel_size": k,
+            "stride": draw(st.sampled_from([None, 1, 2])),
+            "padding": draw(st.integers(0, k // 2)),
+            "ceil_mode": draw(st.booleans()),
+        }
         if kind == "maxpool":
             layer["dilation"] = draw(st.integers(1, 2))
         else:
             layer["count_include_pad"] = draw(st.booleans())
         return {f"{kind}2d": {key: v for key, v in layer.items() if v is not None}}
     if kind == "adaptive":
-        return {draw(st.sampled_from(["adaptive_avgpool2d", "adaptive_maxpool2d"])): draw(
-            st.sampled_from([1, 2, [3, None]]))}
+        return {
+            draw(st.sampled_from(["adaptive_avgpool2d", "adaptive_maxpool2d"])): draw(
+                st.sampled_from([1, 2, [3, None]])
+            )
+        }
     if kind == "residual":
         body = [{"conv2d": {"out_channels": c, "kernel_size": 3, "padding": 1}}, draw(st.sampled_from(ACTS))]
         if draw(st.booleans()):
             return {"residual": body}
         out = draw(st.integers(1, 6))
-        return {"residual": {"layers": [{"conv2d": {"out_channels": out, "kernel_size": 3, "stride": 2, "padding": 1}}],
-                             "shortcut": [{"conv2d": {"out_channels": out, "kernel_size": 1, "stride": 2}}]}}
+        return {
+            "residual": {
+                "layers": [{"conv2d": {"out_channels": out, "kernel_size": 3, "stride": 2, "padding": 1}}],
+                "shortcut": [{"conv2d": {"out_channels": out, "kernel_size": 1, "stride": 2}}],
+            }
+        }
     if kind == "repeat":
-        return {"repeat": draw(st.integers(1, 3)), "layers": [{"conv2d": {"out_channels": c, "kernel_size": 1}},
-                                                              draw(st.sampled_from(ACTS))]}
+        return {
+            "repeat": draw(st.integers(1, 3)),
+            "layers": [{"conv2d": {"out_channels": c, "kernel_size": 1}}, draw(st.sampled_from(ACTS))],
+        }
     return draw(st.sampled_from(ACTS))
 
 
@@ -120,14 +175,25 @@ def _seq_layer(draw: Any, batch_first: bool) -> Any:
         return {"layernorm": {"elementwise_affine": draw(st.booleans()), "bias": draw(st.booleans())}}
     if kind == "rnn":
         mode = draw(st.sampled_from(["rnn", "lstm", "gru"]))
-        layer = {"hidden_size": 4 * draw(st.integers(1, 3)), "num_layers": draw(st.integers(1, 2)),
-                 "bidirectional": draw(st.booleans()), "bias": draw(st.booleans()), "batch_first": batch_first}
+        layer = {
+            "hidden_size": 4 * draw(st.integers(1, 3)),
+            "num_layers": draw(st.integers(1, 2)),
+            "bidirectional": draw(st.booleans()),
+            "bias": draw(st.booleans()),
+            "batch_first": batch_first,
+        }
         if mode == "lstm" and draw(st.booleans()):
             layer["proj_size"] = 2
         return {mode: layer}
     if kind == "mha":
-        return {"multihead_attention": {"num_heads": draw(st.sampled_from([1, 2, 4])), "bias": draw(st.booleans()),
-                                        "add_bias_kv": draw(st.booleans()), "batch_first": batch_first}}
+        return {
+            "multihead_attention": {
+                "num_heads": draw(st.sampled_from([1, 2, 4])),
+                "bias": draw(st.booleans()),
+                "add_bias_kv": draw(st.booleans()),
+                "batch_first": batch_first,
+            }
+        }
     if kind == "residual":
         return {"residual": [{"layernorm": None}, {"linear": 16}, "gelu", {"linear": {"out_features": 8}}]}
     if kind == "softmax":
@@ -140,8 +206,15 @@ def specs(draw: Any) -> dict[str, Any]:
     domain = draw(st.sampled_from(["image", "image", "sequence", "tokens"]))
     layers: list[Any] = []
     if domain == "image":
-        doc: dict[str, Any] = {"input": [draw(st.integers(1, 2)), draw(st.integers(1, 6)), draw(st.integers(6, 16)),
-                                         draw(st.integers(6, 16))], "layers": layers}
+        doc: dict[str, Any] = {
+            "input": [
+                draw(st.integers(1, 2)),
+                draw(st.integers(1, 6)),
+                draw(st.integers(6, 16)),
+                draw(st.integers(6, 16)),
+            ],
+            "layers": layers,
+        }
         propose = lambda shape: _image_layer(draw, shape[1])  # noqa: E731
     else:
         batch_first = draw(st.booleans())
@@ -209,9 +282,27 @@ EVERY_TYPE: list[tuple[list[int], Any]] = [
     (IMG, {"adaptive_maxpool2d": 1}),
     ([1, 2, 5, 6, 7], {"adaptive_avgpool3d": [1, None, 2]}),
     ([2, 4, 17], {"adaptive_maxpool1d": 3}),
-    *(([2, 7], act) for act in ("relu", "relu6", {"leaky_relu": 0.1}, {"elu": 0.5}, "gelu", "silu", "mish", "sigmoid",
-                                 "tanh", "hardswish", "hardsigmoid", "softplus", {"softmax": 0}, "log_softmax",
-                                 "dropout", "identity")),
+    *(
+        ([2, 7], act)
+        for act in (
+            "relu",
+            "relu6",
+            {"leaky_relu": 0.1},
+            {"elu": 0.5},
+            "gelu",
+            "silu",
+            "mish",
+            "sigmoid",
+            "tanh",
+            "hardswish",
+            "hardsigmoid",
+            "softplus",
+            {"softmax": 0},
+            "log_softmax",
+            "dropout",
+            "identity",
+        )
+    ),
     (IMG, {"dropout2d": 0.3}),
     (IMG, {"flatten": {"start_dim": 2}}),
     ([2, 3, 4, 5], {"flatten": {"start_dim": 0, "end_dim": -2}}),
@@ -232,10 +323,16 @@ def test_every_layer_type_is_covered() -> None:
 
 
 def test_embedding_tokens_match_torch() -> None:
-    assert_same_as_torch({"input": [2, 7], "dtype": "int64", "layers": [
-        {"embedding": {"num_embeddings": 100, "embedding_dim": 16}},
-        {"residual": [{"layernorm": None}, {"multihead_attention": {"num_heads": 4, "batch_first": True}}]},
-        {"residual": [{"layernorm": None}, {"linear": 64}, "gelu", {"linear": 16}]},
-        {"lstm": {"hidden_size": 8, "batch_first": True}},
-        {"linear": 100},
-    ]})
+    assert_same_as_torch(
+        {
+            "input": [2, 7],
+            "dtype": "int64",
+            "layers": [
+                {"embedding": {"num_embeddings": 100, "embedding_dim": 16}},
+                {"residual": [{"layernorm": None}, {"multihead_attention": {"num_heads": 4, "batch_first": True}}]},
+                {"residual": [{"layernorm": None}, {"linear": 64}, "gelu", {"linear": 16}]},
+                {"lstm": {"hidden_size": 8, "batch_first": True}},
+                {"linear": 100},
+            ],
+        }
+    )

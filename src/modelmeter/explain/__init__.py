@@ -15,8 +15,7 @@ from .explainers import Explanation, Line, explain_row, symbols
 
 __all__ = ["Explanation", "Line", "explain_layers", "explain_report"]
 
-ASCII = (("·", "*"), ("→", "->"), ("−", "-"), ("γ", "gamma"), ("β", "beta"), ("Σ", "sum"), ("ᵀ", "^T"),
-         ("×", "x"))
+ASCII = (("·", "*"), ("→", "->"), ("−", "-"), ("γ", "gamma"), ("β", "beta"), ("Σ", "sum"), ("ᵀ", "^T"), ("×", "x"))
 
 
 def _has_children(row: LayerStats, rows: tuple[LayerStats, ...]) -> bool:
@@ -65,8 +64,10 @@ def explain_report(report: Report, ascii: bool = False) -> str:
         label = (row.name or "(model)").ljust(width)
         if e is None:
             missing += 1
-            text.append(f"{label}  {row.type}   no explanation for this layer type; the engine counted "
-                        f"params {row.params:,}, MACs {row.macs:,}")
+            text.append(
+                f"{label}  {row.type}   no explanation for this layer type; the engine counted "
+                f"params {row.params:,}, MACs {row.macs:,}"
+            )
             continue
         head = f"{label}  {e.header}"
         if row.output_shapes:
@@ -87,7 +88,10 @@ def explain_report(report: Report, ascii: bool = False) -> str:
         if e.macs:
             macs_parts.append(e.macs)
     text.append("")
-    for label, parts, total in (("params", params_parts, report.totals.params), ("MACs", macs_parts, report.totals.macs)):
+    for label, parts, total in (
+        ("params", params_parts, report.totals.params),
+        ("MACs", macs_parts, report.totals.macs),
+    ):
         if not parts:
             continue
         line = f"{'total'.ljust(width)}  {label:<7} = {' + '.join(map(str, parts))} = {sum(parts):,}"
@@ -95,6 +99,8 @@ def explain_report(report: Report, ascii: bool = False) -> str:
             line += f"   (the report's total is {total:,}: the rest is in layers without an explanation)"
         text.append(line)
     if missing:
-        text.append(f"{missing} layer(s) have no explanation: their type is not a classic layer modelmeter can explain.")
+        text.append(
+            f"{missing} layer(s) have no explanation: their type is not a classic layer modelmeter can explain."
+        )
     out = "\n".join(text).rstrip() + "\n"
     return symbols(out, ASCII) if ascii else out

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from math import prod
 from typing import Any
 
 from .._report import LayerStats
@@ -54,8 +53,13 @@ def _calls(row: LayerStats, per_call: Line, expl: dict[str, Any]) -> list[Line]:
     """The MACs line, times the number of calls when the layer ran more than once."""
     if row.calls <= 1:
         return [per_call]
-    total = Line(f"MACs x{row.calls}", f"MACs{DOT}calls", f"{per_call.value}{DOT}{row.calls}",
-                 per_call.value * row.calls, "each call assumed to have the first call's shapes")
+    total = Line(
+        f"MACs x{row.calls}",
+        f"MACs{DOT}calls",
+        f"{per_call.value}{DOT}{row.calls}",
+        per_call.value * row.calls,
+        "each call assumed to have the first call's shapes",
+    )
     return [per_call, total]
 
 
@@ -92,8 +96,12 @@ def _conv(row: LayerStats) -> Explanation:
         fan_s, fan_n = f"{ks}{DOT}{'C_out' if t else 'C_in'}", f"{kn}{DOT}{c_out if t else c_in}"
     count = formula("conv_params")(c_in, c_out, k, g, bias).params
     if t:  # weight (C_in, C_out/g, *k)
-        p_line = Line("params", f"{fan_s}{DOT}C_in" + (" + C_out" if bias else ""),
-                      f"{fan_n}{DOT}{c_in}" + (f" + {c_out}" if bias else ""), count)
+        p_line = Line(
+            "params",
+            f"{fan_s}{DOT}C_in" + (" + C_out" if bias else ""),
+            f"{fan_n}{DOT}{c_in}" + (f" + {c_out}" if bias else ""),
+            count,
+        )
     elif bias:
         p_line = Line("params", f"({fan_s} + 1){DOT}C_out", f"({fan_n} + 1){DOT}{c_out}", count)
     else:
@@ -116,14 +124,20 @@ def _conv(row: LayerStats) -> Explanation:
             n = x[2 + i]
             if t:
                 op = a["output_padding"][i]
-                expr = (f"({n} {MINUS} 1){DOT}{s[i]} {MINUS} 2{DOT}{pad[i]} + {dil[i]}{DOT}({k[i]}{MINUS}1)"
-                        f" + {op} + 1")
-                rules.append(Line(_OUT[d][i], f"(H_in {MINUS} 1){DOT}s {MINUS} 2p + d(k{MINUS}1) + output_padding + 1",
-                                  expr, out[2 + i]))
+                expr = f"({n} {MINUS} 1){DOT}{s[i]} {MINUS} 2{DOT}{pad[i]} + {dil[i]}{DOT}({k[i]}{MINUS}1) + {op} + 1"
+                rules.append(
+                    Line(
+                        _OUT[d][i],
+                        f"(H_in {MINUS} 1){DOT}s {MINUS} 2p + d(k{MINUS}1) + output_padding + 1",
+                        expr,
+                        out[2 + i],
+                    )
+                )
             else:
                 expr = f"floor(({n} + 2{DOT}{pad[i]} {MINUS} {dil[i]}{DOT}({k[i]}{MINUS}1) {MINUS} 1)/{s[i]} + 1)"
-                rules.append(Line(_OUT[d][i], f"floor((H_in + 2p {MINUS} d(k{MINUS}1) {MINUS} 1)/s + 1)",
-                                  expr, out[2 + i]))
+                rules.append(
+                    Line(_OUT[d][i], f"floor((H_in + 2p {MINUS} d(k{MINUS}1) {MINUS} 1)/s + 1)", expr, out[2 + i])
+                )
         cost = formula("conv")(x, _weight(a), out, transposed=t, bias=bias)
         if t:  # every input element is scattered into C_out/g * prod(k) outputs
             where_s, where_n = ["N", "C_in", *_IN[d]], list(x)
@@ -151,16 +165,18 @@ def _linear(row: LayerStats) -> Explanation:
     i, o, bias = a["in_features"], a["out_features"], a["bias"]
     header = f"{row.type}({i}{ARROW}{o}" + (", no bias)" if not bias else ")")
     count = formula("linear_params")(i, o, bias).params
-    lines = [Line("params", "in·out + out" if bias else "in·out", f"{i}{DOT}{o} + {o}" if bias else f"{i}{DOT}{o}",
-                  count)]
+    lines = [
+        Line("params", "in·out + out" if bias else "in·out", f"{i}{DOT}{o} + {o}" if bias else f"{i}{DOT}{o}", count)
+    ]
     macs = None
     if row.calls and row.input_shapes:
         x = row.input_shapes[0]
         rows = x[:-1]
         cost = formula("linear")(x, o, bias=bias)
         lead = "N" if len(rows) == 1 else DOT.join(["N", *(f"d{j}" for j in range(1, len(rows)))])
-        m_line = Line("MACs", f"{lead}{DOT}in{DOT}out", f"{_j(*rows)}{DOT}{i}{DOT}{o}" if rows else f"{i}{DOT}{o}",
-                      cost.macs)
+        m_line = Line(
+            "MACs", f"{lead}{DOT}in{DOT}out", f"{_j(*rows)}{DOT}{i}{DOT}{o}" if rows else f"{i}{DOT}{o}", cost.macs
+        )
         lines += _calls(row, m_line, a)
         macs = lines[-1].value
     elif not row.calls:
@@ -182,10 +198,20 @@ def _batchnorm(row: LayerStats) -> Explanation:
     c, affine, track = a["num_features"], a["affine"], a["track_running_stats"]
     counts = formula("batchnorm_params")(c, affine, track)
     lines = [
-        Line("params", f"2{DOT}C" if affine else "0", f"2{DOT}{c}" if affine else "0", counts.params,
-             "γ and β per channel" if affine else "affine=False"),
-        Line("buffers", f"2{DOT}C + 1" if track else "0", f"2{DOT}{c} + 1" if track else "0", counts.buffers,
-             "running mean and var per channel, num_batches_tracked; state, not parameters" if track else ""),
+        Line(
+            "params",
+            f"2{DOT}C" if affine else "0",
+            f"2{DOT}{c}" if affine else "0",
+            counts.params,
+            "γ and β per channel" if affine else "affine=False",
+        ),
+        Line(
+            "buffers",
+            f"2{DOT}C + 1" if track else "0",
+            f"2{DOT}{c} + 1" if track else "0",
+            counts.buffers,
+            "running mean and var per channel, num_batches_tracked; state, not parameters" if track else "",
+        ),
         _zero_macs(row),
     ]
     return Explanation(row.name, row.type, f"{row.type}({c})", [], lines, counts.params, counts.buffers, 0)
@@ -207,8 +233,16 @@ def _groupnorm(row: LayerStats) -> Explanation:
     a = row.attrs
     g, c, affine = a["num_groups"], a["num_channels"], a["affine"]
     count = formula("groupnorm_params")(g, c, affine).params
-    lines = [Line("params", f"2{DOT}C" if affine else "0", f"2{DOT}{c}" if affine else "0", count,
-                  "γ and β per channel, whatever the groups"), _zero_macs(row)]
+    lines = [
+        Line(
+            "params",
+            f"2{DOT}C" if affine else "0",
+            f"2{DOT}{c}" if affine else "0",
+            count,
+            "γ and β per channel, whatever the groups",
+        ),
+        _zero_macs(row),
+    ]
     return Explanation(row.name, row.type, f"{row.type}({g} groups, {c})", [], lines, count, 0, 0)
 
 
@@ -236,8 +270,11 @@ def _rnn(row: LayerStats) -> Explanation:
     p_terms, m_terms = [], []
     for layer in range(layers):
         d_in = rnn_layer_input(d_in0, h, layer, bi, proj)
-        term = f"{gates}{DOT}{h}{DOT}({d_in} + {r})" + (f" + 2{DOT}{gates}{DOT}{h}" if bias else "") + (
-            f" + {proj}{DOT}{h}" if proj else "")
+        term = (
+            f"{gates}{DOT}{h}{DOT}({d_in} + {r})"
+            + (f" + 2{DOT}{gates}{DOT}{h}" if bias else "")
+            + (f" + {proj}{DOT}{h}" if proj else "")
+        )
         p_terms.append(f"{dirs}{DOT}({term})" if dirs > 1 else f"({term})")
         m_terms.append(f"{gates}{DOT}{h}{DOT}({d_in} + {r})" + (f" + {proj}{DOT}{h}" if proj else ""))
     extra = [f"{layers} layers"] if layers > 1 else []
@@ -251,8 +288,12 @@ def _rnn(row: LayerStats) -> Explanation:
         x = row.input_shapes[0]
         n, t = (x[0], x[1]) if a["batch_first"] else (x[1], x[0])
         cost = formula("rnn_module")(*sizes, seq_len=t, batch=n)
-        m_sym = f"N{DOT}T{DOT}" + (f"dirs{DOT}" if bi else "") + f"Σ_layers (G{DOT}H{DOT}(D_in + {r_sym})" + (
-            f" + P{DOT}H)" if proj else ")")
+        m_sym = (
+            f"N{DOT}T{DOT}"
+            + (f"dirs{DOT}" if bi else "")
+            + f"Σ_layers (G{DOT}H{DOT}(D_in + {r_sym})"
+            + (f" + P{DOT}H)" if proj else ")")
+        )
         m_num = f"{n}{DOT}{t}{DOT}" + (f"{dirs}{DOT}" if bi else "") + "(" + " + ".join(m_terms) + ")"
         lines += _calls(row, Line("MACs", m_sym, m_num, cost.macs, "per time step, gates of input and state"), a)
         macs = lines[-1].value
@@ -265,10 +306,20 @@ def _mha(row: LayerStats) -> Explanation:
     kdim, vdim = a.get("kdim", e), a.get("vdim", e)
     count = formula("mha_params")(e, heads, bias, kv, kdim, vdim).params
     same = kdim == e and vdim == e
-    sym = (f"3{DOT}E{DOT}E" if same else f"E{DOT}(E + k_dim + v_dim)") + (f" + 3{DOT}E" if bias else "") + \
-        f" + E{DOT}E" + (" + E" if bias else "") + (f" + 2{DOT}E" if kv else "")
-    num = (f"3{DOT}{e}{DOT}{e}" if same else f"{e}{DOT}({e} + {kdim} + {vdim})") + (f" + 3{DOT}{e}" if bias else "") + \
-        f" + {e}{DOT}{e}" + (f" + {e}" if bias else "") + (f" + 2{DOT}{e}" if kv else "")
+    sym = (
+        (f"3{DOT}E{DOT}E" if same else f"E{DOT}(E + k_dim + v_dim)")
+        + (f" + 3{DOT}E" if bias else "")
+        + f" + E{DOT}E"
+        + (" + E" if bias else "")
+        + (f" + 2{DOT}E" if kv else "")
+    )
+    num = (
+        (f"3{DOT}{e}{DOT}{e}" if same else f"{e}{DOT}({e} + {kdim} + {vdim})")
+        + (f" + 3{DOT}{e}" if bias else "")
+        + f" + {e}{DOT}{e}"
+        + (f" + {e}" if bias else "")
+        + (f" + 2{DOT}{e}" if kv else "")
+    )
     lines = [Line("params", sym, num, count, "Q, K, V projections, output projection")]
     macs = None
     if row.calls and row.input_shapes and same:
@@ -277,10 +328,17 @@ def _mha(row: LayerStats) -> Explanation:
         cost = formula("mha_module")(x, heads, bias=bias, add_bias_kv=kv, batch_first=a["batch_first"])
         tk = t + 1 if kv else t
         m_sym = f"N{DOT}T{DOT}E{DOT}3E + N{DOT}h{DOT}T{DOT}T_k{DOT}2{DOT}(E/h) + N{DOT}T{DOT}E{DOT}E"
-        m_num = f"{n}{DOT}{t}{DOT}{e}{DOT}{3 * e} + {n}{DOT}{heads}{DOT}{t}{DOT}{tk}{DOT}2{DOT}{e // heads} + " \
+        m_num = (
+            f"{n}{DOT}{t}{DOT}{e}{DOT}{3 * e} + {n}{DOT}{heads}{DOT}{t}{DOT}{tk}{DOT}2{DOT}{e // heads} + "
             f"{n}{DOT}{t}{DOT}{e}{DOT}{e}"
-        lines += _calls(row, Line("MACs", m_sym, m_num, cost.macs,
-                                  "projections; scores Q·Kᵀ and weighted values P·V; output projection"), a)
+        )
+        lines += _calls(
+            row,
+            Line(
+                "MACs", m_sym, m_num, cost.macs, "projections; scores Q·Kᵀ and weighted values P·V; output projection"
+            ),
+            a,
+        )
         macs = lines[-1].value
     return Explanation(row.name, row.type, f"{row.type}(E={e}, heads={heads})", [], lines, count, 0, macs)
 
@@ -291,8 +349,12 @@ def _pool(row: LayerStats) -> Explanation:
     k, s, p = a["kernel_size"], a["stride"], a["padding"]
     is_max = "dilation" in a
     dil = a.get("dilation", [1] * len(k))
-    header = f"{row.type}(k={'x'.join(map(str, k))}, s={'x'.join(map(str, s))}" + (
-        f", p={'x'.join(map(str, p))}" if any(p) else "") + (", ceil_mode" if a["ceil_mode"] else "") + ")"
+    header = (
+        f"{row.type}(k={'x'.join(map(str, k))}, s={'x'.join(map(str, s))}"
+        + (f", p={'x'.join(map(str, p))}" if any(p) else "")
+        + (", ceil_mode" if a["ceil_mode"] else "")
+        + ")"
+    )
     rules = []
     if row.input_shapes and row.output_shapes and not a["ceil_mode"]:
         x, out = row.input_shapes[0], row.output_shapes[0]
@@ -316,19 +378,52 @@ def _pool(row: LayerStats) -> Explanation:
 
 def _weightless(row: LayerStats) -> Explanation:
     shown = ", ".join(f"{k}={v}" for k, v in row.attrs.items())
-    note = "reshaping: no arithmetic" if row.type in ("Flatten", "Unflatten", "Identity") or "Dropout" in row.type \
+    note = (
+        "reshaping: no arithmetic"
+        if row.type in ("Flatten", "Unflatten", "Identity") or "Dropout" in row.type
         else "elementwise: other FLOPs"
+    )
     lines = [Line("params", "0", "0", 0, "no weights"), _zero_macs(row, note)]
     return Explanation(row.name, row.type, f"{row.type}({shown})", [], lines, 0, 0, 0)
 
 
-WEIGHTLESS = frozenset({
-    "ReLU", "ReLU6", "LeakyReLU", "PReLU", "ELU", "SELU", "CELU", "GELU", "SiLU", "Mish", "Sigmoid", "Tanh",
-    "Hardswish", "Hardsigmoid", "Hardtanh", "Softplus", "Softsign", "Softmax", "LogSoftmax", "Dropout",
-    "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "Identity", "Flatten", "Unflatten",
-    "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
-    "AdaptiveMaxPool3d",
-})
+WEIGHTLESS = frozenset(
+    {
+        "ReLU",
+        "ReLU6",
+        "LeakyReLU",
+        "PReLU",
+        "ELU",
+        "SELU",
+        "CELU",
+        "GELU",
+        "SiLU",
+        "Mish",
+        "Sigmoid",
+        "Tanh",
+        "Hardswish",
+        "Hardsigmoid",
+        "Hardtanh",
+        "Softplus",
+        "Softsign",
+        "Softmax",
+        "LogSoftmax",
+        "Dropout",
+        "Dropout1d",
+        "Dropout2d",
+        "Dropout3d",
+        "AlphaDropout",
+        "Identity",
+        "Flatten",
+        "Unflatten",
+        "AdaptiveAvgPool1d",
+        "AdaptiveAvgPool2d",
+        "AdaptiveAvgPool3d",
+        "AdaptiveMaxPool1d",
+        "AdaptiveMaxPool2d",
+        "AdaptiveMaxPool3d",
+    }
+)
 
 
 def family(row: LayerStats) -> Callable[[LayerStats], Explanation] | None:

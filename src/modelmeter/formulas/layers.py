@@ -110,4 +110,6 @@ def mha_params(
     projection E*E + E, and bias_k, bias_v (E each) with add_bias_kv. num_heads splits E, adds nothing."""
     e = embed_dim
     k, v = kdim or e, vdim or e
-    return ParamCount(e * (e + k + v) + (3 * e if bias else 0) + e * e + (e if bias else 0) + (2 * e if add_bias_kv else 0))
+    return ParamCount(
+        e * (e + k + v) + (3 * e if bias else 0) + e * e + (e if bias else 0) + (2 * e if add_bias_kv else 0)
+    )

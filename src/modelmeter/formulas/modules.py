@@ -7,10 +7,10 @@ nonlinearities, softmax and elementwise products are other arithmetic, counted b
 
 from __future__ import annotations
 
+from .attention import attention_cost
 from .layers import RNN_GATES, rnn_layer_input
 from .linear import linear_cost
 from .registry import Cost, Shape, register
-from .attention import attention_cost
 
 
 @register("rnn_module")

@@ -13,14 +13,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 from ..errors import SpecError
 from .types import (
     BLOCKS,
     BOOL,
     FLOAT,
-    INFER,
     INT,
     LAYER_TYPES,
     MAX_REPEAT,
@@ -67,7 +66,7 @@ class Residual:
     name: str | None = None
 
 
-Node = Union[Layer, Repeat, Residual]
+Node = Layer | Repeat | Residual
 
 
 @dataclass
@@ -237,7 +236,9 @@ def _block_list(v: Any, prefix: str, what: str) -> list[Node]:
 def _check_keys(entry: Mapping[str, Any], allowed: tuple[str, ...], where: str) -> None:
     for key in entry:
         if key not in allowed:
-            raise SpecError(f"{where}: unknown key {key!r}{did_you_mean(str(key), allowed)} (allowed: {', '.join(allowed)})")
+            raise SpecError(
+                f"{where}: unknown key {key!r}{did_you_mean(str(key), allowed)} (allowed: {', '.join(allowed)})"
+            )
 
 
 def parse_node(entry: Any, prefix: str) -> Node:
@@ -277,8 +278,9 @@ def parse_node(entry: Any, prefix: str) -> Node:
             return Residual(body, shortcut, where, outer_name)
         return Residual(_block_list(value, prefix, "residual"), [], where, outer_name)
     if len(kinds) != 1:
-        raise SpecError(f"{prefix}: one layer per list entry, got {', '.join(map(str, kinds))}; "
-                        "write each as its own '- ' item")
+        raise SpecError(
+            f"{prefix}: one layer per list entry, got {', '.join(map(str, kinds))}; write each as its own '- ' item"
+        )
     type_name = kinds[0]
     return _layer(type_name, entry[type_name], prefix, outer_name)
 
@@ -289,8 +291,10 @@ def parse(doc: Any, source: str = "spec") -> Spec:
         raise SpecError(f"{source}: a spec is a mapping with 'input' and 'layers', got {type(doc).__name__}")
     for key in doc:
         if key not in TOP_FIELDS:
-            raise SpecError(f"{source}: unknown top-level field {key!r}{did_you_mean(str(key), TOP_FIELDS)}"
-                            f" (fields: {', '.join(TOP_FIELDS)})")
+            raise SpecError(
+                f"{source}: unknown top-level field {key!r}{did_you_mean(str(key), TOP_FIELDS)}"
+                f" (fields: {', '.join(TOP_FIELDS)})"
+            )
     for key in ("input", "layers"):
         if key not in doc:
             hint = "e.g. input: [1, 3, 224, 224] (batch first)" if key == "input" else "a list of layers"
@@ -301,7 +305,9 @@ def parse(doc: Any, source: str = "spec") -> Spec:
     dims = tuple(_size(d, source, "'input' sizes") for d in shape)
     dtype = doc.get("dtype", "float32")
     if dtype not in DTYPES:
-        raise SpecError(f"{source}: dtype {dtype!r} is not one of {', '.join(DTYPES)}{did_you_mean(str(dtype), DTYPES)}")
+        raise SpecError(
+            f"{source}: dtype {dtype!r} is not one of {', '.join(DTYPES)}{did_you_mean(str(dtype), DTYPES)}"
+        )
     name = doc.get("name", Path(source).stem)
     if not isinstance(name, str):
         raise SpecError(f"{source}: 'name' must be a string, got {name!r}")

@@ -69,8 +69,13 @@ def _out_size(length: int, k: int, s: int, p: int, d: int, ceil: bool = False) -
 def _conv(layer: Layer, x: Shape) -> Leaf:
     a, d = layer.args, layer.type.dims
     transposed = layer.type.extra["transposed"]
-    _need_rank(layer, x, (d + 2,), f"(N, C, {_SPATIAL[d]})",
-               "; add 'flatten' before linear layers, not before convolutions" if len(x) < d + 2 else "")
+    _need_rank(
+        layer,
+        x,
+        (d + 2,),
+        f"(N, C, {_SPATIAL[d]})",
+        "; add 'flatten' before linear layers, not before convolutions" if len(x) < d + 2 else "",
+    )
     c_in, c_out, groups = x[1], a["out_channels"], a["groups"]
     _given_matches(layer, "in_channels", c_in, f"{c_in} channels (shape {_fmt(x)})")
     if c_in % groups or c_out % groups:
@@ -83,26 +88,38 @@ def _conv(layer: Layer, x: Shape) -> Leaf:
         out_sp = spatial
     elif transposed:
         op = a["output_padding"]
-        for o, st, dl in zip(op, s, dil):
+        for o, st, dl in zip(op, s, dil, strict=False):
             if o >= max(st, dl):
                 raise SpecError(f"{layer.where}: output_padding {o} must be smaller than stride or dilation")
-        out_sp = tuple((n - 1) * st - 2 * p + dl * (kk - 1) + o + 1 for n, kk, st, p, dl, o in zip(spatial, k, s, pad, dil, op))
+        out_sp = tuple(
+            (n - 1) * st - 2 * p + dl * (kk - 1) + o + 1
+            for n, kk, st, p, dl, o in zip(spatial, k, s, pad, dil, op, strict=False)
+        )
     else:
         p_ = (0,) * d if pad == "valid" else pad
-        out_sp = tuple(_out_size(n, kk, st, p, dl) for n, kk, st, p, dl in zip(spatial, k, s, p_, dil))
+        out_sp = tuple(_out_size(n, kk, st, p, dl) for n, kk, st, p, dl in zip(spatial, k, s, p_, dil, strict=False))
     if any(n < 1 for n in out_sp):
-        raise SpecError(f"{layer.where}: input {_fmt(x)} is smaller than the (dilated) kernel {tuple(k)} "
-                        f"plus padding: the output would be {_fmt((x[0], c_out, *out_sp))}")
+        raise SpecError(
+            f"{layer.where}: input {_fmt(x)} is smaller than the (dilated) kernel {tuple(k)} "
+            f"plus padding: the output would be {_fmt((x[0], c_out, *out_sp))}"
+        )
     out = (x[0], c_out, *out_sp)
     weight = (c_in, c_out // groups, *k) if transposed else (c_out, c_in // groups, *k)
     attrs = {
-        "in_channels": c_in, "out_channels": c_out, "kernel_size": list(k), "stride": list(s),
-        "padding": pad if isinstance(pad, str) else list(pad), "dilation": list(dil), "groups": groups,
-        "bias": a["bias"], "transposed": transposed,
+        "in_channels": c_in,
+        "out_channels": c_out,
+        "kernel_size": list(k),
+        "stride": list(s),
+        "padding": pad if isinstance(pad, str) else list(pad),
+        "dilation": list(dil),
+        "groups": groups,
+        "bias": a["bias"],
+        "transposed": transposed,
         "output_padding": list(a["output_padding"]) if transposed else [0] * d,
     }
     return Leaf(
-        [out], attrs,
+        [out],
+        attrs,
         params=formula("conv_params")(c_in, c_out, k, groups, a["bias"]).params,
         cost=formula("conv")(x, weight, out, transposed=transposed, bias=a["bias"]),
     )
@@ -118,8 +135,12 @@ def _linear(layer: Layer, x: Shape) -> Leaf:
         raise SpecError(f"{layer.where}: in_features is {given} but the input {_fmt(x)} has {x[-1]} features{hint}")
     out = (*x[:-1], a["out_features"])
     attrs = {"in_features": x[-1], "out_features": a["out_features"], "bias": a["bias"]}
-    return Leaf([out], attrs, params=formula("linear_params")(x[-1], a["out_features"], a["bias"]).params,
-                cost=formula("linear")(x, a["out_features"], bias=a["bias"]))
+    return Leaf(
+        [out],
+        attrs,
+        params=formula("linear_params")(x[-1], a["out_features"], a["bias"]).params,
+        cost=formula("linear")(x, a["out_features"], bias=a["bias"]),
+    )
 
 
 def _batchnorm(layer: Layer, x: Shape) -> Leaf:
@@ -128,15 +149,20 @@ def _batchnorm(layer: Layer, x: Shape) -> Leaf:
     _need_rank(layer, x, ranks, "(N, C) or (N, C, L)" if d == 1 else f"(N, C, {_SPATIAL[d]})")
     _given_matches(layer, "num_features", x[1], f"{x[1]} channels (shape {_fmt(x)})")
     counts = formula("batchnorm_params")(x[1], a["affine"], a["track_running_stats"])
-    attrs = {"num_features": x[1], "eps": a["eps"], "momentum": a["momentum"], "affine": a["affine"],
-             "track_running_stats": a["track_running_stats"]}
+    attrs = {
+        "num_features": x[1],
+        "eps": a["eps"],
+        "momentum": a["momentum"],
+        "affine": a["affine"],
+        "track_running_stats": a["track_running_stats"],
+    }
     return Leaf([x], attrs, counts.params, counts.buffers, uncounted="batchnorm")
 
 
 def _layernorm(layer: Layer, x: Shape) -> Leaf:
     a = layer.args
     shape = (x[-1],) if a["normalized_shape"] is INFER else tuple(a["normalized_shape"])
-    if tuple(x[len(x) - len(shape):]) != shape or len(shape) > len(x):
+    if tuple(x[len(x) - len(shape) :]) != shape or len(shape) > len(x):
         raise SpecError(f"{layer.where}: normalized_shape {list(shape)} must be the last dims of the input {_fmt(x)}")
     affine = a["elementwise_affine"]
     bias = a["bias"] and affine
@@ -151,16 +177,18 @@ def _groupnorm(layer: Layer, x: Shape) -> Leaf:
     if x[1] % a["num_groups"]:
         raise SpecError(f"{layer.where}: num_groups={a['num_groups']} must divide the {x[1]} channels")
     attrs = {"num_groups": a["num_groups"], "num_channels": x[1], "eps": a["eps"], "affine": a["affine"]}
-    return Leaf([x], attrs, formula("groupnorm_params")(a["num_groups"], x[1], a["affine"]).params,
-                uncounted="groupnorm")
+    return Leaf(
+        [x], attrs, formula("groupnorm_params")(a["num_groups"], x[1], a["affine"]).params, uncounted="groupnorm"
+    )
 
 
 def _embedding(layer: Layer, x: Shape) -> Leaf:
     a = layer.args
     attrs = {"num_embeddings": a["num_embeddings"], "embedding_dim": a["embedding_dim"]}
     # a lookup: no arithmetic (docs/conventions.md)
-    return Leaf([(*x, a["embedding_dim"])], attrs,
-                formula("embedding_params")(a["num_embeddings"], a["embedding_dim"]).params)
+    return Leaf(
+        [(*x, a["embedding_dim"])], attrs, formula("embedding_params")(a["num_embeddings"], a["embedding_dim"]).params
+    )
 
 
 def _rnn(layer: Layer, x: Shape) -> Leaf:
@@ -178,13 +206,26 @@ def _rnn(layer: Layer, x: Shape) -> Leaf:
     outputs = [out, (dirs * a["num_layers"], n, h_out)]
     if mode == "LSTM":
         outputs.append((dirs * a["num_layers"], n, h))
-    attrs = {"mode": mode, "input_size": x[2], "hidden_size": h, "num_layers": a["num_layers"], "bias": a["bias"],
-             "bidirectional": a["bidirectional"], "batch_first": bf, "proj_size": proj}
+    attrs = {
+        "mode": mode,
+        "input_size": x[2],
+        "hidden_size": h,
+        "num_layers": a["num_layers"],
+        "bias": a["bias"],
+        "bidirectional": a["bidirectional"],
+        "batch_first": bf,
+        "proj_size": proj,
+    }
     if mode == "RNN":
         attrs["nonlinearity"] = a["nonlinearity"]
     sizes = (mode, x[2], h, a["num_layers"], a["bias"], a["bidirectional"], proj)
-    return Leaf(outputs, attrs, formula("rnn_params")(*sizes).params,
-                cost=formula("rnn_module")(*sizes, seq_len=t, batch=n), uncounted=f"{mode.lower()} gates")
+    return Leaf(
+        outputs,
+        attrs,
+        formula("rnn_params")(*sizes).params,
+        cost=formula("rnn_module")(*sizes, seq_len=t, batch=n),
+        uncounted=f"{mode.lower()} gates",
+    )
 
 
 def _mha(layer: Layer, x: Shape) -> Leaf:
@@ -195,15 +236,31 @@ def _mha(layer: Layer, x: Shape) -> Leaf:
     _given_matches(layer, "embed_dim", e, f"{e} features (shape {_fmt(x)})")
     if e % heads:
         raise SpecError(f"{layer.where}: num_heads={heads} must divide embed_dim={e}")
-    attrs = {"embed_dim": e, "num_heads": heads, "kdim": e, "vdim": e, "bias": a["bias"],
-             "add_bias_kv": a["add_bias_kv"], "batch_first": bf}
-    out_proj = LayerRecord(name="out_proj", type="NonDynamicallyQuantizableLinear",
-                           params=formula("linear_params")(e, e, a["bias"]).params,
-                           attrs={"in_features": e, "out_features": e, "bias": a["bias"]})
+    attrs = {
+        "embed_dim": e,
+        "num_heads": heads,
+        "kdim": e,
+        "vdim": e,
+        "bias": a["bias"],
+        "add_bias_kv": a["add_bias_kv"],
+        "batch_first": bf,
+    }
+    out_proj = LayerRecord(
+        name="out_proj",
+        type="NonDynamicallyQuantizableLinear",
+        params=formula("linear_params")(e, e, a["bias"]).params,
+        attrs={"in_features": e, "out_features": e, "bias": a["bias"]},
+    )
     out_proj.trainable_params = out_proj.params
-    return Leaf([x], attrs, formula("mha_params")(e, heads, a["bias"], a["add_bias_kv"]).params,
-                cost=formula("mha_module")(x, heads, bias=a["bias"], add_bias_kv=a["add_bias_kv"], batch_first=bf),
-                uncounted="attention softmax", inputs=3, children=[out_proj])
+    return Leaf(
+        [x],
+        attrs,
+        formula("mha_params")(e, heads, a["bias"], a["add_bias_kv"]).params,
+        cost=formula("mha_module")(x, heads, bias=a["bias"], add_bias_kv=a["add_bias_kv"], batch_first=bf),
+        uncounted="attention softmax",
+        inputs=3,
+        children=[out_proj],
+    )
 
 
 def _pool(layer: Layer, x: Shape) -> Leaf:
@@ -212,10 +269,12 @@ def _pool(layer: Layer, x: Shape) -> Leaf:
     k, p = a["kernel_size"], a["padding"]
     s = a["stride"] or k
     dil = a.get("dilation") or (1,) * d
-    for kk, pp, dl in zip(k, p, dil):
+    for kk, pp, dl in zip(k, p, dil, strict=False):
         if 2 * pp > dl * (kk - 1) + 1:
             raise SpecError(f"{layer.where}: padding {pp} must be at most half the kernel size {kk}")
-    out_sp = tuple(_out_size(n, kk, st, pp, dl, a["ceil_mode"]) for n, kk, st, pp, dl in zip(x[2:], k, s, p, dil))
+    out_sp = tuple(
+        _out_size(n, kk, st, pp, dl, a["ceil_mode"]) for n, kk, st, pp, dl in zip(x[2:], k, s, p, dil, strict=False)
+    )
     if any(n < 1 for n in out_sp):
         raise SpecError(f"{layer.where}: input {_fmt(x)} is smaller than the pooling window {tuple(k)}")
     attrs: dict[str, Any] = {"kernel_size": list(k), "stride": list(s), "padding": list(p), "ceil_mode": a["ceil_mode"]}
@@ -229,7 +288,7 @@ def _pool(layer: Layer, x: Shape) -> Leaf:
 def _adaptive(layer: Layer, x: Shape) -> Leaf:
     d, size = layer.type.dims, layer.args["output_size"]
     _need_rank(layer, x, (d + 2,), f"(N, C, {_SPATIAL[d]})")
-    out = (x[0], x[1], *(n if o is None else o for n, o in zip(x[2:], size)))
+    out = (x[0], x[1], *(n if o is None else o for n, o in zip(x[2:], size, strict=False)))
     return Leaf([out], {"output_size": list(size)}, uncounted=f"adaptive_{layer.type.extra['kind']}pool")
 
 
@@ -246,15 +305,27 @@ def _flatten(layer: Layer, x: Shape) -> Leaf:
     if start is not None and -len(x) <= a["end_dim"] < len(x):
         end = a["end_dim"] % len(x)
     if start is None or end is None or start > end:
-        raise SpecError(f"{layer.where}: start_dim {a['start_dim']} / end_dim {a['end_dim']} do not fit the input {_fmt(x)}")
+        raise SpecError(
+            f"{layer.where}: start_dim {a['start_dim']} / end_dim {a['end_dim']} do not fit the input {_fmt(x)}"
+        )
     out = (*x[:start], prod(x[start : end + 1]), *x[end + 1 :])
     return Leaf([out], {"start_dim": a["start_dim"], "end_dim": a["end_dim"]})
 
 
 FAMILIES = {
-    "conv": _conv, "linear": _linear, "batchnorm": _batchnorm, "layernorm": _layernorm, "groupnorm": _groupnorm,
-    "embedding": _embedding, "rnn": _rnn, "mha": _mha, "pool": _pool, "adaptive_pool": _adaptive,
-    "activation": _elementwise, "free": _elementwise, "flatten": _flatten,
+    "conv": _conv,
+    "linear": _linear,
+    "batchnorm": _batchnorm,
+    "layernorm": _layernorm,
+    "groupnorm": _groupnorm,
+    "embedding": _embedding,
+    "rnn": _rnn,
+    "mha": _mha,
+    "pool": _pool,
+    "adaptive_pool": _adaptive,
+    "activation": _elementwise,
+    "free": _elementwise,
+    "flatten": _flatten,
 }
 
 
@@ -314,7 +385,7 @@ class Walk:
         rec.buffers = sum(c.buffers for c in children)
 
     def chain(self, nodes: list[Node], x: Shape, dtype: str, prefix: str) -> tuple[Shape, str]:
-        for node, name in zip(nodes, _names(nodes)):
+        for node, name in zip(nodes, _names(nodes), strict=False):
             path = f"{prefix}.{name}" if prefix else name
             if isinstance(node, Layer):
                 x, dtype = self.leaf(node, path, x, dtype)
@@ -351,20 +422,33 @@ class Walk:
     def leaf(self, layer: Layer, path: str, x: Shape, dtype: str) -> tuple[Shape, str]:
         if layer.type.family == "embedding":
             if dtype not in _INT_DTYPES:
-                raise SpecError(f"{layer.where}: embedding takes integer token ids but its input is {dtype}; "
-                                "put it first and set 'dtype: int64' at the top of the spec")
+                raise SpecError(
+                    f"{layer.where}: embedding takes integer token ids but its input is {dtype}; "
+                    "put it first and set 'dtype: int64' at the top of the spec"
+                )
         elif dtype in _INT_DTYPES:
             raise SpecError(f"{layer.where}: the input is {dtype} token ids; only an embedding can take them")
         done = FAMILIES[layer.type.family](layer, x)
         for out in done.outputs:
             if prod(out) > MAX_NUMEL:
-                raise SpecError(f"{layer.where}: its output {_fmt(out)} would have {prod(out):,} elements, "
-                                "more than a tensor can hold; check the sizes")
-        self._add(LayerRecord(
-            name=path, type=layer.type.torch_class, params=done.params, trainable_params=done.params,
-            buffers=done.buffers, calls=1, input_shapes=[x] * done.inputs, output_shapes=list(done.outputs),
-            own=done.cost, attrs=done.attrs,
-        ))
+                raise SpecError(
+                    f"{layer.where}: its output {_fmt(out)} would have {prod(out):,} elements, "
+                    "more than a tensor can hold; check the sizes"
+                )
+        self._add(
+            LayerRecord(
+                name=path,
+                type=layer.type.torch_class,
+                params=done.params,
+                trainable_params=done.params,
+                buffers=done.buffers,
+                calls=1,
+                input_shapes=[x] * done.inputs,
+                output_shapes=list(done.outputs),
+                own=done.cost,
+                attrs=done.attrs,
+            )
+        )
         for child in done.children:
             child.name = f"{path}.{child.name}"
             self._add(child)

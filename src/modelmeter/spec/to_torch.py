@@ -67,8 +67,9 @@ def _module(type_: str, a: dict[str, Any]) -> nn.Module:
             kw.pop("proj_size")
         return getattr(nn, type_)(**kw)
     if type_ == "MultiheadAttention":
-        return nn.MultiheadAttention(a["embed_dim"], a["num_heads"], bias=a["bias"], add_bias_kv=a["add_bias_kv"],
-                                     batch_first=a["batch_first"])
+        return nn.MultiheadAttention(
+            a["embed_dim"], a["num_heads"], bias=a["bias"], add_bias_kv=a["add_bias_kv"], batch_first=a["batch_first"]
+        )
     return getattr(nn, type_)(**a)
 
 
@@ -78,7 +79,7 @@ class _Builder:
 
     def chain(self, cls: type[Chain], nodes: list[Node], prefix: str) -> Chain:
         out = cls()
-        for node, name in zip(nodes, _names(nodes)):
+        for node, name in zip(nodes, _names(nodes), strict=False):
             path = f"{prefix}.{name}" if prefix else name
             if isinstance(node, Layer):
                 rec = self.by_name[path]
@@ -91,7 +92,9 @@ class _Builder:
             try:
                 out.add_module(name, module)
             except KeyError as exc:
-                raise SpecError(f"{node.where}: the name '{name}' is taken by nn.Module itself; rename the layer") from exc
+                raise SpecError(
+                    f"{node.where}: the name '{name}' is taken by nn.Module itself; rename the layer"
+                ) from exc
         return out
 
 

@@ -74,8 +74,13 @@ def _pool(name: str, cls: str, dims: int, kind: str) -> LayerType:
     return LayerType(name, cls, fields, "kernel_size", dims, "pool", {"kind": kind})
 
 
-def _simple(name: str, cls: str, fields: dict[str, tuple[str, Any]] | None = None, primary: str | None = None,
-            family: str = "activation") -> LayerType:
+def _simple(
+    name: str,
+    cls: str,
+    fields: dict[str, tuple[str, Any]] | None = None,
+    primary: str | None = None,
+    family: str = "activation",
+) -> LayerType:
     return LayerType(name, cls, fields or {}, primary, 0, family)
 
 
@@ -96,34 +101,91 @@ def _rnn(name: str, cls: str) -> LayerType:
 
 
 _TYPES: list[LayerType] = [
-    LayerType("linear", "Linear", {"out_features": (POS, REQUIRED), "in_features": (POS, INFER), "bias": (BOOL, True)},
-              "out_features", 0, "linear"),
+    LayerType(
+        "linear",
+        "Linear",
+        {"out_features": (POS, REQUIRED), "in_features": (POS, INFER), "bias": (BOOL, True)},
+        "out_features",
+        0,
+        "linear",
+    ),
     *(_conv(f"conv{d}d", f"Conv{d}d", d, False) for d in (1, 2, 3)),
     *(_conv(f"conv_transpose{d}d", f"ConvTranspose{d}d", d, True) for d in (1, 2, 3)),
     *(
-        LayerType(f"batchnorm{d}d", f"BatchNorm{d}d",
-                  {"num_features": (POS, INFER), "eps": (FLOAT, 1e-5), "momentum": (FLOAT, 0.1),
-                   "affine": (BOOL, True), "track_running_stats": (BOOL, True)}, "num_features", d, "batchnorm")
+        LayerType(
+            f"batchnorm{d}d",
+            f"BatchNorm{d}d",
+            {
+                "num_features": (POS, INFER),
+                "eps": (FLOAT, 1e-5),
+                "momentum": (FLOAT, 0.1),
+                "affine": (BOOL, True),
+                "track_running_stats": (BOOL, True),
+            },
+            "num_features",
+            d,
+            "batchnorm",
+        )
         for d in (1, 2, 3)
     ),
-    LayerType("layernorm", "LayerNorm", {"normalized_shape": (SHAPE, INFER), "eps": (FLOAT, 1e-5),
-                                         "elementwise_affine": (BOOL, True), "bias": (BOOL, True)},
-              "normalized_shape", 0, "layernorm"),
-    LayerType("groupnorm", "GroupNorm", {"num_groups": (POS, REQUIRED), "num_channels": (POS, INFER),
-                                         "eps": (FLOAT, 1e-5), "affine": (BOOL, True)}, "num_groups", 0, "groupnorm"),
-    LayerType("embedding", "Embedding", {"num_embeddings": (POS, REQUIRED), "embedding_dim": (POS, REQUIRED)},
-              None, 0, "embedding"),
+    LayerType(
+        "layernorm",
+        "LayerNorm",
+        {
+            "normalized_shape": (SHAPE, INFER),
+            "eps": (FLOAT, 1e-5),
+            "elementwise_affine": (BOOL, True),
+            "bias": (BOOL, True),
+        },
+        "normalized_shape",
+        0,
+        "layernorm",
+    ),
+    LayerType(
+        "groupnorm",
+        "GroupNorm",
+        {"num_groups": (POS, REQUIRED), "num_channels": (POS, INFER), "eps": (FLOAT, 1e-5), "affine": (BOOL, True)},
+        "num_groups",
+        0,
+        "groupnorm",
+    ),
+    LayerType(
+        "embedding",
+        "Embedding",
+        {"num_embeddings": (POS, REQUIRED), "embedding_dim": (POS, REQUIRED)},
+        None,
+        0,
+        "embedding",
+    ),
     _rnn("rnn", "RNN"),
     _rnn("lstm", "LSTM"),
     _rnn("gru", "GRU"),
-    LayerType("multihead_attention", "MultiheadAttention",
-              {"num_heads": (POS, REQUIRED), "embed_dim": (POS, INFER), "bias": (BOOL, True),
-               "add_bias_kv": (BOOL, False), "batch_first": (BOOL, False)}, "num_heads", 0, "mha"),
+    LayerType(
+        "multihead_attention",
+        "MultiheadAttention",
+        {
+            "num_heads": (POS, REQUIRED),
+            "embed_dim": (POS, INFER),
+            "bias": (BOOL, True),
+            "add_bias_kv": (BOOL, False),
+            "batch_first": (BOOL, False),
+        },
+        "num_heads",
+        0,
+        "mha",
+    ),
     *(_pool(f"maxpool{d}d", f"MaxPool{d}d", d, "max") for d in (1, 2, 3)),
     *(_pool(f"avgpool{d}d", f"AvgPool{d}d", d, "avg") for d in (1, 2, 3)),
     *(
-        LayerType(f"adaptive_{k}pool{d}d", f"Adaptive{k.capitalize()}Pool{d}d", {"output_size": (OUTSIZE, REQUIRED)},
-                  "output_size", d, "adaptive_pool", {"kind": k})
+        LayerType(
+            f"adaptive_{k}pool{d}d",
+            f"Adaptive{k.capitalize()}Pool{d}d",
+            {"output_size": (OUTSIZE, REQUIRED)},
+            "output_size",
+            d,
+            "adaptive_pool",
+            {"kind": k},
+        )
         for k in ("avg", "max")
         for d in (1, 2, 3)
     ),
