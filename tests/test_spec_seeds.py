@@ -122,3 +122,12 @@ def test_spec_path_never_imports_torch() -> None:
         env={**__import__("os").environ, "PYTHONPATH": str(Path(modelmeter.__file__).parents[1])},
     )
     assert proc.returncode == 0, proc.stderr
+
+
+def test_docs_list_every_layer_type() -> None:
+    from modelmeter.spec.types import LAYER_TYPES
+
+    text = (SPECS.parents[1] / "docs" / "spec.md").read_text(encoding="utf-8")
+    families = {"maxpool", "avgpool", "adaptive_avgpool", "adaptive_maxpool"}  # written as maxpool1d/`2d`/`3d`
+    missing = [t for t in LAYER_TYPES if f"`{t}`" not in text and t.rstrip("123d") not in families]
+    assert missing == []
