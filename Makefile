@@ -27,7 +27,6 @@ test: install
 
 lint: install
 	$(VENV)/bin/ruff check src tests examples
-	$(VENV)/bin/ruff format --check src tests examples
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .formulas import Cost
@@ -239,17 +239,7 @@ def build_report(
     return Report(
         model=model,
         inputs=tuple(inputs),
-        totals=Totals(
-            params=totals.params,
-            trainable_params=totals.trainable_params,
-            non_trainable_params=totals.non_trainable_params,
-            buffers=totals.buffers,
-            param_bytes=totals.param_bytes,
-            buffer_bytes=totals.buffer_bytes,
-            macs=whole.macs,
-            flops=whole.flops,
-            param_bytes_by_dtype=totals.param_bytes_by_dtype,
-        ),
+        totals=replace(totals, macs=whole.macs, flops=whole.flops),
         layers=tuple(rows),
         ops=tuple(ops),
         uncounted_ops=tuple(sorted(uncounted_ops.items())),

@@ -15,7 +15,7 @@ def _broadcast(a: Shape, b: Shape) -> Shape:
     n = max(len(a), len(b))
     a = (1,) * (n - len(a)) + a
     b = (1,) * (n - len(b)) + b
-    return tuple(max(x, y) for x, y in zip(a, b))
+    return tuple(max(x, y) for x, y in zip(a, b, strict=True))
 
 
 @register("matmul")

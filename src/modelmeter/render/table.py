@@ -43,7 +43,9 @@ def tables(report: Report, depth: int | None = None) -> list[RenderableType]:
         label = "  " * max(row.depth - 1, 0) + f"{row.name.rsplit('.', 1)[-1] or '(model)'} ({row.type})"
         if row.calls > 1:
             label += f" x{row.calls}"
-        layers.add_row(label, _output_shape(row), u.exact(row.params), u.exact(row.macs), _percent(row.macs, total_macs))
+        layers.add_row(
+            label, _output_shape(row), u.exact(row.params), u.exact(row.macs), _percent(row.macs, total_macs)
+        )
 
     t = report.totals
     totals = Table(show_header=False, box=None, pad_edge=False)
@@ -55,7 +57,8 @@ def tables(report: Report, depth: int | None = None) -> list[RenderableType]:
     totals.add_row("Non-trainable params", u.exact(t.non_trainable_params), "")
     totals.add_row("Buffers", u.exact(t.buffers), f"({u.human_bytes(t.buffer_bytes)})" if t.buffers else "")
     dtypes = ", ".join(f"{d}: {u.human_bytes(b)}" for d, b in t.param_bytes_by_dtype)
-    totals.add_row("Param bytes", u.exact(t.param_bytes), f"({u.human_bytes(t.param_bytes)}{'; ' + dtypes if dtypes else ''})")
+    by_dtype = f"; {dtypes}" if dtypes else ""
+    totals.add_row("Param bytes", u.exact(t.param_bytes), f"({u.human_bytes(t.param_bytes)}{by_dtype})")
     totals.add_row("MACs", u.exact(t.macs), f"({u.human_count(t.macs)})")
     totals.add_row("FLOPs", u.exact(t.flops), f"({u.human_count(t.flops)}; = 2 x MACs + other)")
     inputs = ", ".join(f"{u.shape(i.shape)} {i.dtype}" for i in report.inputs)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import os
 from itertools import chain
-from typing import Any
 
 import torch
 

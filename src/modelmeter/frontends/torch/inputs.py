@@ -61,7 +61,7 @@ class Inputs:
             if len(names) != len(sizes):
                 raise InputError(f"{len(sizes)} input shapes but {len(names)} dtypes; give one dtype or one per input")
             self.args: tuple[Any, ...] = tuple(
-                torch.empty(s, dtype=to_dtype(d), device="meta") for s, d in zip(sizes, names)
+                torch.empty(s, dtype=to_dtype(d), device="meta") for s, d in zip(sizes, names, strict=True)
             )
         elif isinstance(input_data, torch.Tensor):
             self.args = (input_data,)

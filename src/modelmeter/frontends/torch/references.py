@@ -99,7 +99,7 @@ def load_torchvision(ref: str) -> Loaded:
     else:
         weights = tvm.get_model_weights(name).DEFAULT if entries else None  # type: ignore[attr-defined]
     with _no_weight_loading():
-        model = build_on_meta(lambda: tvm.get_model(name, weights=weights))
+        model = build_on_meta(lambda: tvm.get_model(name, weights=weights)).eval()
     published = {}
     if weights is not None:
         meta = weights.meta
@@ -140,6 +140,18 @@ def _module_classes(module: Any) -> list[str]:
     )
 
 
+def _declared_input_size(obj: Any) -> list[tuple[int, ...]] | None:
+    """A class or factory may declare its example input as ``input_size = (1, 3, 224, 224)`` (or a list of
+    shapes). Anything else under that name (``nn.LSTM.input_size`` is a feature count) is not a shape."""
+    size = getattr(obj, "input_size", None)
+    if isinstance(size, (tuple, list)) and size:
+        if all(isinstance(d, int) for d in size):
+            return [tuple(size)]
+        if all(isinstance(s, (tuple, list)) and all(isinstance(d, int) for d in s) for s in size):
+            return [tuple(s) for s in size]
+    return None
+
+
 def load_file(ref: str) -> Loaded:
     path_text, sep, attr = ref.rpartition(":") if not ref.endswith(".py") else (ref, "", "")
     path = Path(path_text)
@@ -164,20 +176,25 @@ def load_file(ref: str) -> Loaded:
         try:
             model = build_on_meta(obj)
         except Exception as exc:
-            raise ModelRefError(f"{path}:{attr}: calling it with no arguments raised {type(exc).__name__}: {exc}") from exc
+            why = f"{type(exc).__name__}: {exc}"
+            raise ModelRefError(f"{path}:{attr}: calling it with no arguments raised {why}") from exc
+        if isinstance(model, torch.nn.Module):
+            model.eval()
     else:
         raise ModelRefError(f"{path}:{attr} is a {type(obj).__name__}, not an nn.Module, class or factory")
     if not isinstance(model, torch.nn.Module):
         raise ModelRefError(f"{path}:{attr}() returned a {type(model).__name__}, not an nn.Module")
-    size = getattr(obj, "input_size", None) or getattr(model, "input_size", None)
-    sizes = None
-    if size is not None:
-        sizes = [tuple(size)] if all(isinstance(d, int) for d in size) else [tuple(s) for s in size]
+    sizes = _declared_input_size(obj) or _declared_input_size(model)
     return Loaded(model, f"{path.name}:{attr}", sizes)
 
 
 def load(ref: str) -> Loaded:
-    """Resolve a model reference (see module docstring) to a module built on meta."""
+    """Resolve a model reference (see module docstring) to a module built on meta.
+
+    A model built here is ours, so it is put in eval mode: it is costed for inference, as published figures
+    are (train mode would add Inception's auxiliary head and reject BatchNorm on 1x1 maps). A module
+    *instance* found in a file is the user's and keeps its mode.
+    """
     if ref.startswith("torchvision:"):
         return load_torchvision(ref)
     if ref.endswith(".py") or ".py:" in ref:

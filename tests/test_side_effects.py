@@ -1,0 +1,107 @@
+"""summary() leaves the user's model exactly as it was: device, dtype, mode, requires_grad, values, hooks."""
+
+import pytest
+
+torch = pytest.importorskip("torch")
+from torch import nn  # noqa: E402
+
+import modelmeter  # noqa: E402
+from modelmeter.errors import ForwardError  # noqa: E402
+
+
+def snapshot(model):
+    return {
+        "state": {k: v.detach().clone() for k, v in model.state_dict().items()},
+        "params": [(n, p.device, p.dtype, p.requires_grad, id(p)) for n, p in model.named_parameters()],
+        "modes": [(n, m.training) for n, m in model.named_modules()],
+        "hooks": [
+            (n, len(m._forward_hooks), len(m._forward_pre_hooks), len(m._backward_hooks))
+            for n, m in model.named_modules()
+        ],
+        "grad_enabled": torch.is_grad_enabled(),
+        "default_dtype": torch.get_default_dtype(),
+    }
+
+
+def assert_unchanged(model, before):
+    after = snapshot(model)
+    assert after["params"] == before["params"]
+    assert after["modes"] == before["modes"]
+    assert after["hooks"] == before["hooks"]
+    assert after["grad_enabled"] == before["grad_enabled"]
+    assert after["default_dtype"] == before["default_dtype"]
+    assert after["state"].keys() == before["state"].keys()
+    for k, v in before["state"].items():
+        assert torch.equal(after["state"][k], v), k
+
+
+def make_model():
+    m = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 6 * 6, 4))
+    m = m.double()
+    m[0].weight.requires_grad_(False)
+    m.train()
+    m[4].eval()  # mixed modes must survive too
+    return m
+
+
+@pytest.mark.parametrize("device", ["meta", "cpu"])
+def test_model_unchanged_after_summary(device):
+    m = make_model()
+    before = snapshot(m)
+    r = modelmeter.summary(m, input_size=(2, 3, 8, 8), dtypes=["float64"], device=device)
+    assert r.totals.params == (3 * 9 * 8 + 8) + 16 + (288 * 4 + 4)
+    # BatchNorm in train mode would update running stats and num_batches_tracked: it must not, on any device
+    assert_unchanged(m, before)
+
+
+class Broken(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.encoder = nn.Sequential(nn.Linear(10, 20), nn.ReLU())
+        self.head = nn.Sequential(nn.Linear(30, 5))  # expects 30 features, gets 20
+
+    def forward(self, x):
+        return self.head(self.encoder(x))
+
+
+def test_forward_error_names_module_and_leaves_no_hooks():
+    m = Broken()
+    before = snapshot(m)
+    with pytest.raises(ForwardError) as info:
+        modelmeter.summary(m, input_size=(1, 10))
+    err = info.value
+    assert err.module_path == "head.0"
+    assert err.input_shapes == [[1, 20]]
+    assert "head.0" in str(err) and "Linear" in str(err) and "[[1, 20]]" in str(err)
+    assert_unchanged(m, before)
+
+
+class UnregisteredTensor(nn.Module):
+    """Holds a plain tensor attribute: meta stand-ins cannot replace it, so the forward falls back to CPU."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(6, 6)
+        self.bn = nn.BatchNorm1d(6)
+        self.offset = torch.ones(6)  # not a parameter or buffer
+
+    def forward(self, x):
+        return self.bn(self.fc(x) + self.offset)
+
+
+def test_cpu_fallback_reports_device_and_leaves_buffers():
+    m = UnregisteredTensor().train()
+    before = snapshot(m)
+    r = modelmeter.summary(m, input_size=(4, 6))
+    assert r.device == "cpu"
+    assert r.totals.macs == 4 * 6 * 6
+    assert_unchanged(m, before)
+    assert int(m.bn.num_batches_tracked) == 0
+
+
+def test_user_input_tensors_not_modified():
+    m = nn.Sequential(nn.ReLU(inplace=True))
+    x = torch.randn(3, 4)
+    kept = x.clone()
+    modelmeter.summary(m, input_data=x, device="cpu")
+    assert torch.equal(x, kept)
