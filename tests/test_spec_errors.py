@@ -184,6 +184,8 @@ def test_yaml_python_tag_refused(tmp_path: Path, capsys: pytest.CaptureFixture[s
         ("bad.yaml", "input: [1, 2\nlayers: []\n", "invalid YAML"),
         ("bad.json", '{"input": [1, 2],}', "line 1: invalid JSON"),
         ("list.yaml", "- relu\n", "a spec is a mapping with 'input' and 'layers', got list"),
+        ("ctrl.yaml", "\x1b", "invalid YAML: unacceptable character #x001b"),
+        ("key.yaml", "? [a, b]\n: 1\n", "line 1: invalid YAML: found unhashable key"),
     ],
 )
 def test_file_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, text: str, message: str) -> None:
@@ -200,3 +202,15 @@ def test_spec_with_input_option(capsys: pytest.CaptureFixture[str]) -> None:
     spec = Path(__file__).resolve().parents[1] / "examples" / "specs" / "lenet5.yaml"
     assert main(["summary", str(spec), "--input", "1,1,28,28"]) == 1
     assert "a layer spec gives its own input shape" in capsys.readouterr().err
+
+
+def test_binary_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "net.yaml"
+    path.write_bytes(b"\xff\xfe\x00garbage")
+    assert main(["summary", str(path)]) == 1
+    assert capsys.readouterr().err == f"error: {path}: is not UTF-8 text; a spec is a YAML or JSON text file\n"
+
+
+def test_dropout_probability() -> None:
+    with pytest.raises(SpecError, match=r"layers\[0\] dropout: 'p' must be a probability from 0 to 1, got 1.5"):
+        analyze({"input": [1, 4], "layers": [{"dropout": 1.5}]})

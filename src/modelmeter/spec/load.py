@@ -31,6 +31,7 @@ from .types import (
     PADDING,
     PER_DIM,
     POS,
+    PROB,
     REQUIRED,
     SHAPE,
     LayerType,
@@ -93,7 +94,10 @@ def read(path: str | os.PathLike[str]) -> Any:
         raise SpecError(f"{p}: no such file")
     if p.is_dir():
         raise SpecError(f"{p}: is a directory; give a .yaml, .yml or .json layer spec")
-    text = p.read_text(encoding="utf-8")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise SpecError(f"{p}: is not UTF-8 text; a spec is a YAML or JSON text file") from None
     if not text.strip():
         raise SpecError(f"{p}: the file is empty; a spec needs at least 'input' and 'layers'")
     if p.suffix.lower() == ".json":
@@ -108,14 +112,17 @@ def read(path: str | os.PathLike[str]) -> Any:
     except yaml.constructor.ConstructorError as exc:
         line = f"line {exc.problem_mark.line + 1}: " if exc.problem_mark else ""
         tag = re.search(r"tag '([^']*)'", str(exc.problem))
+        if tag is None:  # e.g. an unhashable key
+            raise SpecError(f"{p}: {line}invalid YAML: {str(exc.problem).splitlines()[0]}") from None
         raise SpecError(
-            f"{p}: {line}the YAML tag {tag.group(1) if tag else ''!r} is refused: a spec is plain data "
+            f"{p}: {line}the YAML tag {tag.group(1)!r} is refused: a spec is plain data "
             "(mappings, lists, numbers, strings) and modelmeter never constructs objects from it"
         ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f"line {mark.line + 1}: " if mark else ""
-        raise SpecError(f"{p}: {line}invalid YAML: {getattr(exc, 'problem', None) or exc}") from None
+        problem = (str(getattr(exc, "problem", None) or exc).strip().splitlines() or ["?"])[0]
+        raise SpecError(f"{p}: {line}invalid YAML: {problem}") from None
 
 
 # -- values --------------------------------------------------------------------------------------------
@@ -153,6 +160,10 @@ def check_value(kind: str, v: Any, where: str, name: str, dims: int) -> Any:
     if kind == FLOAT:
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             raise SpecError(f"{where}: {what} must be a number, got {v!r}")
+        return float(v)
+    if kind == PROB:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1:
+            raise SpecError(f"{where}: {what} must be a probability from 0 to 1, got {v!r}")
         return float(v)
     if kind == NONLIN:
         if v not in ("tanh", "relu"):

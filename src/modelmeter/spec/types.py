@@ -19,6 +19,7 @@ NONNEG = "non-negative int"
 INT = "int"
 BOOL = "bool"
 FLOAT = "number"
+PROB = "probability"  # a number from 0 to 1
 PER_DIM = "int or list of ints, one per spatial dim"  # kernel_size, stride, dilation
 PADDING = "int, list of ints, 'same' or 'valid'"
 SHAPE = "int or list of ints"
@@ -203,8 +204,8 @@ _TYPES: list[LayerType] = [
     _simple("softplus", "Softplus"),
     _simple("softmax", "Softmax", {"dim": (INT, -1)}, "dim"),
     _simple("log_softmax", "LogSoftmax", {"dim": (INT, -1)}, "dim"),
-    _simple("dropout", "Dropout", {"p": (FLOAT, 0.5)}, "p", family="free"),
-    _simple("dropout2d", "Dropout2d", {"p": (FLOAT, 0.5)}, "p", family="free"),
+    _simple("dropout", "Dropout", {"p": (PROB, 0.5)}, "p", family="free"),
+    _simple("dropout2d", "Dropout2d", {"p": (PROB, 0.5)}, "p", family="free"),
     _simple("identity", "Identity", family="free"),
     _simple("flatten", "Flatten", {"start_dim": (INT, 1), "end_dim": (INT, -1)}, "start_dim", family="flatten"),
 ]
