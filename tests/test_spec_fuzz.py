@@ -14,18 +14,41 @@ from modelmeter.spec.types import LAYER_TYPES
 
 NAMES = [*LAYER_TYPES, "repeat", "residual", "layers", "shortcut", "name", "kernel_size", "out_channels"]
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(-3, 40), st.integers(), st.floats(allow_nan=True), st.sampled_from(NAMES),
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 40),
+    st.integers(),
+    st.floats(allow_nan=True),
+    st.sampled_from(NAMES),
     st.text(max_size=5),
 )
 values = st.recursive(
     scalars,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(NAMES) | st.text(max_size=4), inner,
-                                                                max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(NAMES) | st.text(max_size=4), inner, max_size=3)
+    ),
     max_leaves=12,
 )
-fields = st.dictionaries(st.sampled_from(["out_channels", "kernel_size", "stride", "padding", "groups", "bias",
-                                          "out_features", "hidden_size", "num_heads", "p", "dim", "name"]),
-                         scalars, max_size=4)
+fields = st.dictionaries(
+    st.sampled_from(
+        [
+            "out_channels",
+            "kernel_size",
+            "stride",
+            "padding",
+            "groups",
+            "bias",
+            "out_features",
+            "hidden_size",
+            "num_heads",
+            "p",
+            "dim",
+            "name",
+        ]
+    ),
+    scalars,
+    max_size=4,
+)
 layers = st.lists(
     st.one_of(st.sampled_from(NAMES), st.builds(lambda t, f: {t: f}, st.sampled_from(NAMES), fields | scalars), values),
     max_size=6,
