@@ -188,6 +188,31 @@ def test_torch_classic_layers_explained_equal_rows() -> None:
     assert "MACs x2" in report.explain()
 
 
+def test_cross_attention_and_unbatched_explained_equal_rows() -> None:
+    torch = pytest.importorskip("torch")
+    from torch import nn
+
+    class Cross(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.cross = nn.MultiheadAttention(16, 4, kdim=6, vdim=10, batch_first=True)
+            self.self_attn = nn.MultiheadAttention(16, 2, add_bias_kv=True)
+            self.rnn = nn.GRU(16, 8)
+
+        def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+            x = self.cross(q, k, v, need_weights=False)[0]  # (N=2, T=5, 16) attending to S=9 positions
+            x = x[0]  # unbatched (5, 16)
+            x = self.self_attn(x, x, x, need_weights=False)[0]
+            return self.rnn(x)[0]  # unbatched GRU
+
+    report = modelmeter.summary(Cross(), input_size=[(2, 5, 16), (2, 9, 6), (2, 9, 10)])
+    assert check_report(report) == 3
+    # Q 2*5*16*16, K 2*9*6*16, V 2*9*10*16, scores + values 2*4*5*9*2*4, out 2*5*16*16
+    assert report.layer("cross").macs == 2_560 + 1_728 + 2_880 + 2_880 + 2_560
+    text = report.explain()
+    assert "2·5·16·16 + 2·9·6·16 + 2·9·10·16 + 2·4·5·9·2·4 + 2·5·16·16 = 12,608" in text
+
+
 def test_unknown_layer_type_says_so() -> None:
     torch = pytest.importorskip("torch")
     from torch import nn

@@ -49,7 +49,7 @@ def _j(*parts: object) -> str:
     return DOT.join(str(p) for p in parts)
 
 
-def _calls(row: LayerStats, per_call: Line, expl: dict[str, Any]) -> list[Line]:
+def _calls(row: LayerStats, per_call: Line) -> list[Line]:
     """The MACs line, times the number of calls when the layer ran more than once."""
     if row.calls <= 1:
         return [per_call]
@@ -63,7 +63,7 @@ def _calls(row: LayerStats, per_call: Line, expl: dict[str, Any]) -> list[Line]:
     return [per_call, total]
 
 
-def _not_called(row: LayerStats) -> Line:
+def _not_called() -> Line:
     return Line("MACs", "0", "0", 0, "not called directly (a parent module uses its weights)")
 
 
@@ -146,10 +146,10 @@ def _conv(row: LayerStats) -> Explanation:
         if where_n[0] == 1:
             where_s, where_n = where_s[1:], where_n[1:]
         m_line = Line("MACs", f"{fan_s} {DOT} {DOT.join(where_s)}", f"{fan_n} {DOT} {_j(*where_n)}", cost.macs)
-        lines += _calls(row, m_line, a)
+        lines += _calls(row, m_line)
         macs = lines[-1].value
     elif not row.calls:
-        lines.append(_not_called(row))
+        lines.append(_not_called())
         macs = 0
     return Explanation(row.name, row.type, header, rules, lines, count, 0, macs)
 
@@ -177,10 +177,10 @@ def _linear(row: LayerStats) -> Explanation:
         m_line = Line(
             "MACs", f"{lead}{DOT}in{DOT}out", f"{_j(*rows)}{DOT}{i}{DOT}{o}" if rows else f"{i}{DOT}{o}", cost.macs
         )
-        lines += _calls(row, m_line, a)
+        lines += _calls(row, m_line)
         macs = lines[-1].value
     elif not row.calls:
-        lines.append(_not_called(row))
+        lines.append(_not_called())
         macs = 0
     return Explanation(row.name, row.type, header, [], lines, count, 0, macs)
 
@@ -286,7 +286,10 @@ def _rnn(row: LayerStats) -> Explanation:
     macs = None
     if row.calls and row.input_shapes:
         x = row.input_shapes[0]
-        n, t = (x[0], x[1]) if a["batch_first"] else (x[1], x[0])
+        if len(x) == 2:  # unbatched (T, D)
+            n, t = 1, x[0]
+        else:
+            n, t = (x[0], x[1]) if a["batch_first"] else (x[1], x[0])
         cost = formula("rnn_module")(*sizes, seq_len=t, batch=n)
         m_sym = (
             f"N{DOT}T{DOT}"
@@ -295,7 +298,7 @@ def _rnn(row: LayerStats) -> Explanation:
             + (f" + P{DOT}H)" if proj else ")")
         )
         m_num = f"{n}{DOT}{t}{DOT}" + (f"{dirs}{DOT}" if bi else "") + "(" + " + ".join(m_terms) + ")"
-        lines += _calls(row, Line("MACs", m_sym, m_num, cost.macs, "per time step, gates of input and state"), a)
+        lines += _calls(row, Line("MACs", m_sym, m_num, cost.macs, "per time step, gates of input and state"))
         macs = lines[-1].value
     return Explanation(row.name, row.type, header, [], lines, count, 0, macs)
 
@@ -322,23 +325,32 @@ def _mha(row: LayerStats) -> Explanation:
     )
     lines = [Line("params", sym, num, count, "Q, K, V projections, output projection")]
     macs = None
-    if row.calls and row.input_shapes and same:
+    if row.calls and row.input_shapes:
+        bf = a["batch_first"]
         x = row.input_shapes[0]
-        t, n = (x[1], x[0]) if a["batch_first"] else (x[0], x[1])
-        cost = formula("mha_module")(x, heads, bias=bias, add_bias_kv=kv, batch_first=a["batch_first"])
-        tk = t + 1 if kv else t
-        m_sym = f"N{DOT}T{DOT}E{DOT}3E + N{DOT}h{DOT}T{DOT}T_k{DOT}2{DOT}(E/h) + N{DOT}T{DOT}E{DOT}E"
-        m_num = (
-            f"{n}{DOT}{t}{DOT}{e}{DOT}{3 * e} + {n}{DOT}{heads}{DOT}{t}{DOT}{tk}{DOT}2{DOT}{e // heads} + "
-            f"{n}{DOT}{t}{DOT}{e}{DOT}{e}"
+        unbatched = len(x) == 2
+        seq = 0 if unbatched or not bf else 1
+        t, n = x[seq], 1 if unbatched else x[1 - seq]
+        s = row.input_shapes[1][seq] if len(row.input_shapes) > 1 else t
+        cost = formula("mha_module")(
+            x, heads, bias=bias, add_bias_kv=kv, batch_first=bf, kv_len=s, kdim=kdim, vdim=vdim
         )
-        lines += _calls(
-            row,
-            Line(
-                "MACs", m_sym, m_num, cost.macs, "projections; scores Q·Kᵀ and weighted values P·V; output projection"
-            ),
-            a,
-        )
+        sk = s + 1 if kv else s
+        d = e // heads
+        if same and s == t:  # self-attention
+            m_sym = f"N{DOT}T{DOT}E{DOT}3E + N{DOT}h{DOT}T{DOT}T_k{DOT}2{DOT}(E/h) + N{DOT}T{DOT}E{DOT}E"
+            m_num = f"{_j(n, t, e, 3 * e)} + {_j(n, heads, t, sk, 2, d)} + {_j(n, t, e, e)}"
+        else:  # keys and values of S positions and k_dim / v_dim features
+            m_sym = (
+                f"N{DOT}T{DOT}E{DOT}E + N{DOT}S{DOT}k_dim{DOT}E + N{DOT}S{DOT}v_dim{DOT}E"
+                f" + N{DOT}h{DOT}T{DOT}S_k{DOT}2{DOT}(E/h) + N{DOT}T{DOT}E{DOT}E"
+            )
+            m_num = (
+                f"{_j(n, t, e, e)} + {_j(n, s, kdim, e)} + {_j(n, s, vdim, e)} + {_j(n, heads, t, sk, 2, d)}"
+                f" + {_j(n, t, e, e)}"
+            )
+        note = "projections; scores Q·Kᵀ and weighted values P·V; output projection"
+        lines += _calls(row, Line("MACs", m_sym, m_num, cost.macs, note))
         macs = lines[-1].value
     return Explanation(row.name, row.type, f"{row.type}(E={e}, heads={heads})", [], lines, count, 0, macs)
 

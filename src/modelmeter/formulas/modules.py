@@ -41,14 +41,31 @@ def rnn_module_cost(
 
 @register("mha_module")
 def mha_module_cost(
-    x: Shape, num_heads: int, bias: bool = True, add_bias_kv: bool = False, batch_first: bool = False
+    x: Shape,
+    num_heads: int,
+    bias: bool = True,
+    add_bias_kv: bool = False,
+    batch_first: bool = False,
+    kv_len: int | None = None,
+    kdim: int | None = None,
+    vdim: int | None = None,
 ) -> Cost:
-    """nn.MultiheadAttention self-attention on x = (T, N, E) (or (N, T, E) batch_first):
-    Q, K, V projections (linear E -> 3E), scores and weighted values over h heads of E/h
-    (attention on (N, h, T, E/h); add_bias_kv appends one key/value, T_k = T + 1), output projection E -> E."""
+    """nn.MultiheadAttention with query x = (T, N, E) (or (N, T, E) batch_first, or unbatched (T, E)) and
+    keys / values of S = kv_len (default T) positions and kdim / vdim features (default E):
+    Q, K, V projections N*T*E*E + N*S*kdim*E + N*S*vdim*E; scores and weighted values over h heads of
+    d = E/h (attention on (N, h, T, d) and (N, h, S_k, d); add_bias_kv appends a key and a value,
+    S_k = S + 1); output projection N*T*E*E."""
+    if len(x) == 2:  # unbatched
+        x, batch_first = (1, *x), True
     t, n, e = (x[1], x[0], x[2]) if batch_first else x
+    s = t if kv_len is None else kv_len
     head = e // num_heads
-    t_k = t + (1 if add_bias_kv else 0)
+    s_k = s + (1 if add_bias_kv else 0)
     q = (n, num_heads, t, head)
-    kv = (n, num_heads, t_k, head)
-    return linear_cost((n, t, e), 3 * e, bias) + attention_cost(q, kv, kv) + linear_cost((n, t, e), e, bias)
+    kv = (n, num_heads, s_k, head)
+    projections = (
+        linear_cost((n, t, e), e, bias)
+        + linear_cost((n, s, kdim or e), e, bias)
+        + linear_cost((n, s, vdim or e), e, bias)
+    )
+    return projections + attention_cost(q, kv, kv) + linear_cost((n, t, e), e, bias)
