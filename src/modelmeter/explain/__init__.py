@@ -18,6 +18,10 @@ __all__ = ["Explanation", "Line", "explain_layers", "explain_report"]
 ASCII = (("·", "*"), ("→", "->"), ("−", "-"), ("γ", "gamma"), ("β", "beta"), ("Σ", "sum"), ("ᵀ", "^T"), ("×", "x"))
 
 
+MAX_NAME_WIDTH = 24
+MAX_SUM_TERMS = 12  # a longer sum is not worth reading
+
+
 def _has_children(row: LayerStats, rows: tuple[LayerStats, ...]) -> bool:
     prefix = row.name + "."
     return any(r.name.startswith(prefix) for r in rows) if row.name else len(rows) > 1
@@ -55,7 +59,8 @@ def _line(line: Line) -> str:
 def explain_report(report: Report, ascii: bool = False) -> str:
     """The explanation as text; ``ascii=True`` for terminals that cannot show ·, →, −, γ, β, Σ."""
     items = explain_layers(report)
-    width = max([6, *(len(row.name or "(model)") for row, _ in items)])
+    # long dotted names run past the column rather than pushing every formula far right
+    width = min(MAX_NAME_WIDTH, max([6, *(len(row.name or "(model)") for row, _ in items)]))
     pad = " " * (width + 2)
     inputs = ", ".join(str(i.shape) for i in report.inputs)
     text = [f"{report.model}: the hand calculation, layer by layer (input {inputs})", ""]
@@ -94,7 +99,8 @@ def explain_report(report: Report, ascii: bool = False) -> str:
     ):
         if not parts:
             continue
-        line = f"{'total'.ljust(width)}  {label:<7} = {' + '.join(map(str, parts))} = {sum(parts):,}"
+        terms = " + ".join(map(str, parts)) if len(parts) <= MAX_SUM_TERMS else f"Σ of the {len(parts)} layers above"
+        line = f"{'total'.ljust(width)}  {label:<7} = {terms} = {sum(parts):,}"
         if sum(parts) != total:
             line += f"   (the report's total is {total:,}: the rest is in layers without an explanation)"
         text.append(line)
