@@ -137,7 +137,9 @@ def test_seed_models_explained_equal_rows(name: str) -> None:
     assert check_report(modelmeter.summary(f"{SEEDS}:{name}")) > 0
 
 
-@pytest.mark.parametrize("ref", ["torchvision:resnet18", "torchvision:mobilenet_v2"])
+@pytest.mark.parametrize(
+    "ref", ["torchvision:resnet18", "torchvision:mobilenet_v2", "torchvision:vit_b_16", "torchvision:convnext_tiny"]
+)
 def test_torchvision_explained_equal_rows(ref: str) -> None:
     pytest.importorskip("torchvision")
     report = modelmeter.summary(ref)

@@ -131,3 +131,9 @@ def test_docs_list_every_layer_type() -> None:
     families = {"maxpool", "avgpool", "adaptive_avgpool", "adaptive_maxpool"}  # written as maxpool1d/`2d`/`3d`
     missing = [t for t in LAYER_TYPES if f"`{t}`" not in text and t.rstrip("123d") not in families]
     assert missing == []
+
+
+def test_summary_takes_a_mapping() -> None:
+    r = modelmeter.summary({"name": "tiny", "input": [1, 2], "layers": [{"linear": 5}, {"linear": 1}]})
+    assert (r.model, r.totals.params, r.device) == ("tiny", 21, "spec")
+    assert r.to_dict()["layers"][1]["attrs"] == {"in_features": 2, "out_features": 5, "bias": True}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ._report import Report
@@ -34,13 +34,14 @@ def summary(
     or as ``input_data`` (a tensor, a tuple of positional inputs, or a dict of keyword inputs). The model
     runs on meta tensors; ``device="auto"`` falls back to real CPU tensors if an op cannot run on meta.
     ``strict=True`` raises :class:`~modelmeter.errors.UncountedOpsError` if any op lacks a formula.
-    A layer spec (``net.yaml``, ``net.json``; docs/spec.md) is costed without PyTorch.
+    A layer spec (``net.yaml``, ``net.json``, or the loaded mapping; docs/spec.md) is costed without PyTorch.
     """
-    from .spec import is_spec_path
+    from .spec import Spec, is_spec_path
 
-    if is_spec_path(model):
+    if is_spec_path(model) or isinstance(model, (Mapping, Spec)):
         if input_size is not None or input_data is not None:
-            raise InputError(f"{os.fspath(model)}: a layer spec gives its own input shape; drop input_size/--input")
+            where = os.fspath(model) if isinstance(model, (str, os.PathLike)) else "the spec"
+            raise InputError(f"{where}: a layer spec gives its own input shape; drop input_size/--input")
         from .spec import analyze
 
         report = analyze(model, name=name)

@@ -88,6 +88,12 @@ def explain_report(report: Report, ascii: bool = False) -> str:
         text.extend(pad + _line(line) for line in e.lines)
         if e.note:
             text.append(pad + e.note)
+        # The explained numbers come from the same formulas as the engine's; if they differ, say so
+        # rather than print two numbers for one layer silently (e.g. ops the engine had no formula for).
+        if e.params is not None and e.params != row.params:
+            text.append(f"{pad}note: the engine counted {row.params:,} params for this layer")
+        if e.macs is not None and e.macs != row.macs:
+            text.append(f"{pad}note: the engine counted {row.macs:,} MACs for this layer (see uncounted_ops)")
         if e.params:
             params_parts.append(e.params)
         if e.macs:
