@@ -131,6 +131,15 @@ CASES = [
         "layers[0] multihead_attention: num_heads=3 must divide embed_dim=16",
     ),
     (
+        {"input": [1, 4, 1, 1], "layers": [{"batchnorm2d": {"track_running_stats": False}}]},
+        "layers[0] batchnorm2d: without running stats it normalises over the batch, and the input (1, 4, 1, 1) has one "
+        "value per channel (PyTorch refuses it)",
+    ),
+    (
+        {"input": [1, 4, 1, 1], "layers": [{"groupnorm": 4}]},
+        "layers[0] groupnorm: each group of the input (1, 4, 1, 1) holds one value",
+    ),
+    (
         {"input": [1, 3, 8, 8], "layers": [{"repet": 2, "layers": ["relu"]}]},
         "layers[0]: unknown layer type 'repet'; did you mean 'repeat'?",
     ),

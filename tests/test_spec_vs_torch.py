@@ -30,7 +30,7 @@ def assert_same_as_torch(doc: Any) -> None:
     spec = load(doc)
     ours = analyze(spec)
     with torch.device("meta"):  # no weights allocated, no init arithmetic
-        model = to_torch(spec)
+        model = to_torch(spec).eval()  # inference, as the spec counts it (train-mode BatchNorm refuses batch 1x1)
     theirs = modelmeter.summary(model, input_size=spec.input, dtypes=[spec.dtype], name=spec.name, device="meta")
     assert _rows(ours) == _rows(theirs)
     t, u = ours.totals, theirs.totals

@@ -148,6 +148,11 @@ def _batchnorm(layer: Layer, x: Shape) -> Leaf:
     ranks = (2, 3) if d == 1 else (d + 2,)
     _need_rank(layer, x, ranks, "(N, C) or (N, C, L)" if d == 1 else f"(N, C, {_SPATIAL[d]})")
     _given_matches(layer, "num_features", x[1], f"{x[1]} channels (shape {_fmt(x)})")
+    if not a["track_running_stats"] and x[0] * prod(x[2:]) == 1:
+        raise SpecError(
+            f"{layer.where}: without running stats it normalises over the batch, and the input {_fmt(x)} has one "
+            "value per channel (PyTorch refuses it); keep track_running_stats or give a larger input"
+        )
     counts = formula("batchnorm_params")(x[1], a["affine"], a["track_running_stats"])
     attrs = {
         "num_features": x[1],
@@ -176,6 +181,11 @@ def _groupnorm(layer: Layer, x: Shape) -> Leaf:
     _given_matches(layer, "num_channels", x[1], f"{x[1]} channels (shape {_fmt(x)})")
     if x[1] % a["num_groups"]:
         raise SpecError(f"{layer.where}: num_groups={a['num_groups']} must divide the {x[1]} channels")
+    if x[0] * (x[1] // a["num_groups"]) * prod(x[2:]) == 1:  # F.group_norm's own check
+        raise SpecError(
+            f"{layer.where}: each group of the input {_fmt(x)} holds one value, which PyTorch refuses to normalise; "
+            "use fewer groups or a larger input"
+        )
     attrs = {"num_groups": a["num_groups"], "num_channels": x[1], "eps": a["eps"], "affine": a["affine"]}
     return Leaf(
         [x], attrs, formula("groupnorm_params")(a["num_groups"], x[1], a["affine"]).params, uncounted="groupnorm"
@@ -293,17 +303,20 @@ def _adaptive(layer: Layer, x: Shape) -> Leaf:
 
 
 def _elementwise(layer: Layer, x: Shape) -> Leaf:
-    attrs = {k: v for k, v in layer.args.items()}
-    if "dim" in attrs and not -len(x) <= attrs["dim"] < len(x):
+    attrs = dict(layer.args)
+    if "dim" in attrs and _dim(attrs["dim"], len(x)) is None:
         raise SpecError(f"{layer.where}: dim {attrs['dim']} is out of range for the input {_fmt(x)}")
     return Leaf([x], attrs, uncounted=None if layer.type.family == "free" else layer.type.name)
 
 
+def _dim(d: int, rank: int) -> int | None:
+    """A possibly negative dim index as 0..rank-1, or None when out of range."""
+    return d % rank if -rank <= d < rank else None
+
+
 def _flatten(layer: Layer, x: Shape) -> Leaf:
     a = layer.args
-    start, end = a["start_dim"] % len(x) if -len(x) <= a["start_dim"] < len(x) else None, None
-    if start is not None and -len(x) <= a["end_dim"] < len(x):
-        end = a["end_dim"] % len(x)
+    start, end = _dim(a["start_dim"], len(x)), _dim(a["end_dim"], len(x))
     if start is None or end is None or start > end:
         raise SpecError(
             f"{layer.where}: start_dim {a['start_dim']} / end_dim {a['end_dim']} do not fit the input {_fmt(x)}"
