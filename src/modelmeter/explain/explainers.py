@@ -113,14 +113,14 @@ def _conv(row: LayerStats) -> Explanation:
     if row.calls and row.input_shapes and row.output_shapes:
         x, out = row.input_shapes[0], row.output_shapes[0]
         s, pad, dil = a["stride"], a["padding"], a["dilation"]
-        seen = set()
+        seen: set[tuple[int, ...]] = set()
         for i in range(d):
             if isinstance(pad, str):
                 break
-            key = (x[2 + i], k[i], s[i], pad[i], dil[i])
-            if key in seen:
+            rule = (x[2 + i], k[i], s[i], pad[i], dil[i])
+            if rule in seen:
                 continue
-            seen.add(key)
+            seen.add(rule)
             n = x[2 + i]
             if t:
                 op = a["output_padding"][i]

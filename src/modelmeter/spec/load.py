@@ -182,7 +182,7 @@ def check_value(kind: str, v: Any, where: str, name: str, dims: int) -> Any:
             raise SpecError(f"{where}: {what} needs {dims} values, got {v!r}")
         if not items:
             raise SpecError(f"{where}: {what} must not be empty")
-        out = []
+        out: list[int | None] = []
         for item in items:
             if kind == OUTSIZE and item is None:
                 out.append(None)

@@ -213,7 +213,7 @@ def _rnn(layer: Layer, x: Shape) -> Leaf:
     dirs = 2 if a["bidirectional"] else 1
     h_out = proj or h
     out = (n, t, dirs * h_out) if bf else (t, n, dirs * h_out)
-    outputs = [out, (dirs * a["num_layers"], n, h_out)]
+    outputs: list[Shape] = [out, (dirs * a["num_layers"], n, h_out)]
     if mode == "LSTM":
         outputs.append((dirs * a["num_layers"], n, h))
     attrs = {
