@@ -106,19 +106,14 @@ def _utf8(stream: Any) -> bool:
 @_common
 @click.option("--ascii", "ascii_", is_flag=True, help="Write * and -> instead of · and → (automatic when not UTF-8).")
 def explain(
-    model: str,
-    inputs: tuple[str, ...],
-    dtypes: tuple[str, ...],
-    device: str,
-    strict: bool,
-    debug: bool,
-    ascii_: bool,
+    model: str, inputs: tuple[str, ...], dtypes: tuple[str, ...], debug: bool, ascii_: bool, **options: Any
 ) -> None:
     """The hand calculation of every classic layer of MODEL: each formula, then with its numbers."""
     from ._api import summary as run_summary
 
+    # ``options`` are the shared analysis options (device, strict, ...), passed on as summary takes them
     sizes = [parse_shape(s) for s in inputs] or None
-    report = run_summary(model, input_size=sizes, dtypes=list(dtypes) or None, device=device, strict=strict)
+    report = run_summary(model, input_size=sizes, dtypes=list(dtypes) or None, **options)
     click.echo(report.explain(ascii=ascii_ or not _utf8(sys.stdout)), nl=False)
 
 
