@@ -137,3 +137,11 @@ def test_summary_takes_a_mapping() -> None:
     r = modelmeter.summary({"name": "tiny", "input": [1, 2], "layers": [{"linear": 5}, {"linear": 1}]})
     assert (r.model, r.totals.params, r.device) == ("tiny", 21, "spec")
     assert r.to_dict()["layers"][1]["attrs"] == {"in_features": 2, "out_features": 5, "bias": True}
+
+
+def test_what_is_a_spec_path() -> None:
+    from modelmeter.spec import is_spec_path
+
+    assert is_spec_path("net.yaml") and is_spec_path(SPECS / "lenet5.yaml") and is_spec_path("C:\\nets\\net.JSON")
+    assert not is_spec_path("hf:path/to/config.json")  # a Hugging Face config reference
+    assert not is_spec_path("torchvision:resnet18") and not is_spec_path("net.py:Net") and not is_spec_path(3)

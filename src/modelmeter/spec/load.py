@@ -83,8 +83,17 @@ def did_you_mean(word: str, options: list[str] | tuple[str, ...]) -> str:
     return f"; did you mean '{close[0]}'?" if close else ""
 
 
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9_+.-]+:")  # hf:config.json is a model reference, not a spec
+
+
 def is_spec_path(ref: object) -> bool:
-    return isinstance(ref, (str, os.PathLike)) and os.fspath(ref).lower().endswith(SPEC_SUFFIXES)
+    """A file name ending in .yaml / .yml / .json that is not a ``scheme:`` reference (C:\\ is a path)."""
+    if not isinstance(ref, (str, os.PathLike)):
+        return False
+    text = os.fspath(ref)
+    if isinstance(text, bytes):
+        return False
+    return text.lower().endswith(SPEC_SUFFIXES) and not (isinstance(ref, str) and _SCHEME.match(text))
 
 
 # -- reading the file ----------------------------------------------------------------------------------
