@@ -11,9 +11,11 @@
 
 from . import spec as spec  # a public submodule, torch-free: modelmeter.spec.to_torch
 from ._api import summary
+from ._compare import CompareEntry, compare
 from ._report import InputInfo, LayerStats, OpStats, Report, Totals
 from ._version import __version__
 from .errors import (
+    CheckpointError,
     ForwardError,
     InputError,
     ModelMeterError,
@@ -25,6 +27,8 @@ from .errors import (
 from .formulas import Cost
 
 __all__ = [
+    "CheckpointError",
+    "CompareEntry",
     "Cost",
     "ForwardError",
     "InputError",
@@ -39,5 +43,6 @@ __all__ = [
     "UncountedOpsError",
     "UsageError",
     "__version__",
+    "compare",
     "summary",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -26,6 +27,8 @@ def summary(
     device: str = "auto",
     strict: bool = False,
     name: str | None = None,
+    partial: bool = False,
+    trust_pickle: bool = False,
 ) -> Report:
     """Count the parameters, shapes, MACs and FLOPs of ``model``.
 
@@ -34,6 +37,14 @@ def summary(
     or as ``input_data`` (a tensor, a tuple of positional inputs, or a dict of keyword inputs). The model
     runs on meta tensors; ``device="auto"`` falls back to real CPU tensors if an op cannot run on meta.
     ``strict=True`` raises :class:`~modelmeter.errors.UncountedOpsError` if any op lacks a formula.
+    ``partial=True``: if the forward fails, return the report of what ran (``report.partial`` is True and
+    ``report.error`` says what failed) instead of raising :class:`~modelmeter.errors.ForwardError`.
+
+    A checkpoint (``model.pt``, ``.pth``, ``.bin``, ``.ckpt``, ``.safetensors``) holding a state dict gives a
+    report of its tensors per name prefix (no forward, so no MACs); a pickled full model in it is refused
+    (:class:`~modelmeter.errors.CheckpointError`) unless ``trust_pickle=True``, since unpickling runs code.
+    Global torch settings and the random state are restored afterwards, error or not.
+
     A layer spec (``net.yaml``, ``net.json``, or the loaded mapping; docs/spec.md) is costed without PyTorch.
     """
     from .spec import Spec, is_spec_path
@@ -52,15 +63,46 @@ def summary(
             raise UncountedOpsError(f"strict: layers without a formula: {listed}", report.uncounted)
         return report
     _require_torch()
+    from .frontends.torch.guard import preserved_torch_state
+
+    with preserved_torch_state():
+        return _summary(model, input_size, input_data, dtypes, device, strict, name, partial, trust_pickle)
+
+
+def _summary(
+    model: Any,
+    input_size: Any,
+    input_data: Any,
+    dtypes: Sequence[Any] | None,
+    device: str,
+    strict: bool,
+    name: str | None,
+    partial: bool,
+    trust_pickle: bool,
+) -> Report:
     from .frontends.torch.analyze import analyze_module
     from .frontends.torch.inputs import Inputs
 
+    published: dict[str, Any] = {}
     if isinstance(model, (str, os.PathLike)):
-        from .frontends.torch.references import load
+        from .frontends.torch.checkpoint import checkpoint_report, is_checkpoint, read_checkpoint
+        from .frontends.torch.references import Loaded, load
 
         ref = os.fspath(model)
-        loaded = load(ref)
+        if is_checkpoint(ref):
+            got = read_checkpoint(ref, trust_pickle=trust_pickle)
+            if not isinstance(got, tuple):  # a trusted pickled nn.Module: analyze it like any model
+                loaded = Loaded(got, name or os.path.basename(ref))
+            else:
+                report = checkpoint_report(name or os.path.basename(ref), *got)
+                if input_size is not None or input_data is not None:
+                    note = "a state dict has no forward; the input given was not used"
+                    report = dataclasses.replace(report, notes=(*report.notes, note))
+                return report
+        else:
+            loaded = load(ref)
         model, name = loaded.model, name or loaded.name
+        published = loaded.published
         if input_size is None and input_data is None:
             if loaded.input_size is None:
                 raise InputError(f"{ref}: no default input size; give one, e.g. --input 1,3,224,224")
@@ -68,4 +110,6 @@ def summary(
     if input_size is None and input_data is None:
         raise InputError("give input_size (e.g. (1, 3, 224, 224)) or input_data (tensors)")
     inputs = Inputs(input_size=input_size, input_data=input_data, dtypes=dtypes)
-    return analyze_module(model, inputs, name=name, device=device, strict=strict)
+    report = analyze_module(model, inputs, name=name, device=device, strict=strict, partial=partial)
+    # what the source publishes (torchvision: num_params, _ops, acc@1) travels with the report, for `compare`
+    return dataclasses.replace(report, published=tuple(published.items())) if published else report

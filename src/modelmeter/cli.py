@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -9,10 +10,34 @@ from typing import Any
 
 import click
 
+from ._compare import SORT_KEYS
 from ._version import __version__
-from .errors import ModelMeterError, UsageError
+from .errors import ForwardError, ModelMeterError, UsageError
 
 DEVICES = ("auto", "meta", "cpu")  # mirrors frontends.torch.analyze.DEVICES without importing torch
+FORMATS = ("table", "json", "csv", "markdown", "html")
+
+
+def _render(report: Any, fmt: str, depth: int | None) -> str:
+    """A report in a non-table format (every format renders the same Report)."""
+    if fmt == "json":
+        return report.to_json() + "\n"
+    if fmt == "csv":
+        return report.to_csv()
+    if fmt == "markdown":
+        return report.to_markdown(depth=depth)
+    return report.to_html()
+
+
+def _count_option(text: str | None, option: str) -> int | None:
+    from ._units import parse_count
+
+    if text is None:
+        return None
+    try:
+        return parse_count(text)
+    except ValueError as exc:
+        raise UsageError(f"{option} {exc}") from None
 
 
 def parse_shape(text: str) -> tuple[int, ...]:
@@ -39,6 +64,10 @@ def _common(fn: Callable[..., Any]) -> Callable[..., Any]:
             click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True,
                          help="Where the forward runs; auto = meta, CPU only if an op needs it."),
             click.option("--strict", is_flag=True, help="Fail if any op ran without a formula."),
+            click.option("--partial", is_flag=True,
+                         help="If the forward fails, still print what ran before it failed (exit code 1)."),
+            click.option("--trust-pickle", is_flag=True,
+                         help="Unpickle a checkpoint holding a full model; this runs code from the file."),
             click.option("--debug", is_flag=True, help="Show tracebacks on errors."),
         ]
     ):
@@ -56,7 +85,8 @@ def cli(debug: bool) -> None:
 @cli.command()
 @_common
 @click.option("--depth", type=click.IntRange(min=0), default=None, help="Deepest layer level shown in the table.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
+              help="table and markdown: K/M/G numbers; json and csv: exact integers; html: one offline page.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, help="Write to FILE instead of stdout.")
 def summary(
     model: str,
@@ -64,18 +94,43 @@ def summary(
     dtypes: tuple[str, ...],
     device: str,
     strict: bool,
+    partial: bool,
+    trust_pickle: bool,
     debug: bool,
     depth: int | None,
     fmt: str,
     output: str | None,
 ) -> None:
-    """Per-layer table and totals for MODEL (torchvision:NAME, FILE.py:NAME, or a layer spec NET.yaml)."""
+    """Per-layer table and totals for MODEL (torchvision:NAME, FILE.py:NAME, a checkpoint .pt/.safetensors,
+    or a layer spec NET.yaml)."""
     from ._api import summary as run_summary
 
     sizes = [parse_shape(s) for s in inputs] or None
-    report = run_summary(model, input_size=sizes, dtypes=list(dtypes) or None, device=device, strict=strict)
-    if fmt == "json":
-        text = report.to_json() + "\n"
+    if output:
+        _check_output(output, model)
+    report = run_summary(
+        model, input_size=sizes, dtypes=list(dtypes) or None, device=device, strict=strict,
+        partial=partial, trust_pickle=trust_pickle,
+    )  # fmt: skip
+    _emit(report, fmt, depth, output)
+    if fmt != "json":
+        for note in report.notes:
+            click.echo(f"note: {note}", err=True)
+    if report.partial:  # the report of what ran is out; the failure still decides the exit code
+        raise ForwardError(report.error or "the forward failed")
+
+
+def _check_output(output: str, model: str) -> None:
+    """Never overwrite the file being analyzed (``-o net.py`` would lose the user's model)."""
+    target = os.path.realpath(output)
+    source = model.rpartition(":")[0] if ".py:" in model else model
+    if os.path.exists(source) and os.path.realpath(source) == target:
+        raise UsageError(f"--output {output!r} is the model file itself; choose another file")
+
+
+def _emit(report: Any, fmt: str, depth: int | None, output: str | None) -> None:
+    if fmt != "table":
+        text = _render(report, fmt, depth)
     elif output:
         text = report.render(depth=depth)
     else:
@@ -85,9 +140,16 @@ def summary(
 
         print_report(report, Console(), depth)
         return
+    _write(text, output)
+
+
+def _write(text: str, output: str | None) -> None:
     if output:
-        with open(output, "w", encoding="utf-8") as f:
-            f.write(text)
+        try:
+            with open(output, "w", encoding="utf-8") as f:
+                f.write(text)
+        except OSError as exc:
+            raise ModelMeterError(f"cannot write {output}: {exc.strerror or exc}") from exc
     else:
         click.echo(text, nl=False)
 
@@ -117,17 +179,94 @@ def explain(
     click.echo(report.explain(ascii=ascii_ or not _utf8(sys.stdout)), nl=False)
 
 
+@cli.command()
+@click.argument("models", nargs=-1, required=True)
+@click.option("--input", "-i", "inputs", multiple=True, metavar="SHAPE",
+              help="Input shape for every model (default: each model's own, e.g. its weights' crop size).")
+@click.option("--dtype", "dtypes", multiple=True, metavar="DTYPE", help="Input dtype (default float32).")
+@click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True)
+@click.option("--strict", is_flag=True, help="A model with ops lacking a formula fails (in its row).")
+@click.option("--sort", type=click.Choice(SORT_KEYS), default="macs", show_default=True,
+              help="Order of the rows; models without the figure come last.")
+@click.option("--reverse", is_flag=True, help="Largest first.")
+@click.option("--max-params", metavar="COUNT", help="Keep models with at most COUNT params, e.g. 5M.")
+@click.option("--max-macs", metavar="COUNT", help="Keep models with at most COUNT MACs, e.g. 600M.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
+              help="json: a list of the models' report documents, in the shown order.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, help="Write to FILE instead of stdout.")
+@click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
+def compare(
+    models: tuple[str, ...],
+    inputs: tuple[str, ...],
+    dtypes: tuple[str, ...],
+    device: str,
+    strict: bool,
+    sort: str,
+    reverse: bool,
+    max_params: str | None,
+    max_macs: str | None,
+    fmt: str,
+    output: str | None,
+    debug: bool,
+) -> None:
+    """Models side by side: params, MACs, FLOPs, weight bytes (and accuracy where published).
+
+    MODELS are references or patterns: 'torchvision:resnet*', 'torchvision:*' (the classification zoo),
+    'net.py:*'. A model that fails is reported in its row; the others still run.
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from . import _compare as cmp
+    from ._api import summary as run_summary
+    from .render import comparison as render
+
+    limits = _count_option(max_params, "--max-params"), _count_option(max_macs, "--max-macs")
+    sizes = [parse_shape(s) for s in inputs] or None
+    refs = cmp.expand(models)
+
+    def one(ref: str) -> Any:
+        return run_summary(ref, input_size=sizes, dtypes=list(dtypes) or None, device=device, strict=strict)
+
+    err = Console(stderr=True)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True, disable=len(refs) < 2) as bar:
+        task = bar.add_task("analyzing", total=len(refs))
+
+        def start(ref: str) -> None:
+            bar.update(task, description=ref)
+
+        entries = cmp.analyze(refs, one, on_start=start, on_done=lambda _: bar.advance(task))
+    shown = cmp.select(entries, sort=sort, reverse=reverse, max_params=limits[0], max_macs=limits[1])
+    if fmt == "table" and not output:
+        render.print_table(shown, Console())
+    else:
+        from .render.html import render_comparison_html
+
+        renderers = {"table": render.render_text, "json": render.render_json, "csv": render.render_csv,
+                     "markdown": render.render_markdown, "html": render_comparison_html}
+        _write(renderers[fmt](shown), output)
+    failed = sum(e.report is None for e in entries)
+    if failed:
+        raise ModelMeterError(f"{failed} of {len(entries)} models failed; their rows say why")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0 ok, 1 error, 2 usage error). The one error boundary."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     try:
-        cli.main(args=args, prog_name="modelmeter", standalone_mode=False)
+        # Not cli.main(): it turns Ctrl-C into Abort after printing a blank line; here Ctrl-C reaches the handler below.
+        with cli.make_context("modelmeter", args) as ctx:
+            cli.invoke(ctx)
         return 0
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.ClickException as exc:
-        click.echo(f"error: {exc.format_message()}", err=True)
+        if type(exc).__name__ == "NoArgsIsHelpError" and getattr(exc, "ctx", None) is not None:  # bare `modelmeter`
+            click.echo(exc.ctx.get_help(), err=True)
+            return 2
+        click.echo(f"error: {_one_line(exc.format_message())}", err=True)
         return 2 if isinstance(exc, click.UsageError) else exc.exit_code
     except click.exceptions.Abort:
         click.echo("error: aborted", err=True)
@@ -135,15 +274,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("error: interrupted", err=True)
         return 130
+    except BrokenPipeError:  # `modelmeter ... | head`: the reader left; nothing to report
+        _silence_stdout()
+        return 1
     except ModelMeterError as exc:
         if debug:
             traceback.print_exc()
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {_one_line(str(exc))}", err=True)
         return 2 if isinstance(exc, UsageError) else 1
     except Exception as exc:  # noqa: BLE001 - the boundary: a bug must still be one line without --debug
         if debug:
             traceback.print_exc()
-        click.echo(
-            f"error: internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)", err=True
-        )
+        message = f"internal error: {type(exc).__name__}: {_one_line(str(exc))}"
+        click.echo(f"error: {message} (rerun with --debug for the traceback)", err=True)
         return 1
+
+
+def _one_line(message: str) -> str:
+    """The error contract is one line: a multi-line message (e.g. from a library) is joined with ' | '."""
+    return " | ".join(line.strip() for line in message.splitlines() if line.strip())
+
+
+def _silence_stdout() -> None:
+    # Python flushes stdout at exit and would raise BrokenPipeError again; point it at devnull instead.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
