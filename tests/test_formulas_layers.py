@@ -52,19 +52,15 @@ def test_mha_params() -> None:
     assert f(16, 4, bias=False, add_bias_kv=True).params == 4 * 16 * 16 + 2 * 16
 
 
-def test_rnn_module_macs() -> None:
-    f = formula("rnn_module")
-    # N=3 sequences of T=7 steps, LSTM 10 -> 20, 2 layers, bidirectional:
-    # 3*7*2*(4*20*(10 + 20)) + 3*7*2*(4*20*(40 + 20)) = 100,800 + 201,600
-    assert f("LSTM", 10, 20, 2, bidirectional=True, seq_len=7, batch=3).macs == 302_400
-    # projection: per step 4*20*(10 + 5) + 5*20 = 1300; 21 steps
-    assert f("LSTM", 10, 20, proj_size=5, seq_len=7, batch=3).macs == 27_300
+def test_rnn_weight_shapes() -> None:
+    from modelmeter.formulas.layers import rnn_weight_shapes
 
-
-def test_mha_module_macs() -> None:
-    f = formula("mha_module")
-    # x (N=2, T=5, E=16), 4 heads: projections 2*5*16*48, scores + values 2*4*5*5*(4 + 4), output 2*5*16*16
-    assert f((2, 5, 16), 4, batch_first=True).macs == 7_680 + 1_600 + 2_560 == 11_840
-    assert f((5, 2, 16), 4).macs == 11_840  # the same in (T, N, E)
-    # add_bias_kv appends a key and a value: T_k = 6
-    assert f((2, 5, 16), 4, batch_first=True, add_bias_kv=True).macs == 7_680 + 2 * 4 * 5 * 6 * 8 + 2_560
+    # LSTM 10 -> 20, 2 layers, bidirectional: W_ih (80, 10) then (80, 40); W_hh (80, 20); two directions each
+    assert (
+        rnn_weight_shapes("LSTM", 10, 20, 2, bidirectional=True)
+        == [[(80, 10), (80, 20)]] * 2 + [[(80, 40), (80, 20)]] * 2
+    )
+    # proj_size 5: W_hh (80, 5) and W_hr (5, 20)
+    assert rnn_weight_shapes("LSTM", 10, 20, proj_size=5) == [[(80, 10), (80, 5), (5, 20)]]
+    # N=3 sequences of T=7 steps: 3*7*2*(4*20*(10 + 20)) + 3*7*2*(4*20*(40 + 20)) = 100,800 + 201,600 MACs
+    assert formula("rnn")("lstm", 21, rnn_weight_shapes("LSTM", 10, 20, 2, bidirectional=True)).macs == 302_400

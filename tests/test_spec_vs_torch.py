@@ -21,7 +21,7 @@ SPECS = Path(__file__).resolve().parents[1] / "examples" / "specs"
 
 def _rows(report: modelmeter.Report) -> list[tuple[Any, ...]]:
     return [
-        (r.name, r.type, r.params, r.buffers, r.macs, r.calls, r.attrs, r.input_shapes, r.output_shapes)
+        (r.name, r.type, r.params, r.buffers, r.macs, r.flops, r.calls, r.attrs, r.input_shapes, r.output_shapes)
         for r in report.layers
     ]
 
@@ -34,13 +34,15 @@ def assert_same_as_torch(doc: Any) -> None:
     theirs = modelmeter.summary(model, input_size=spec.input, dtypes=[spec.dtype], name=spec.name, device="meta")
     assert _rows(ours) == _rows(theirs)
     t, u = ours.totals, theirs.totals
-    assert (t.params, t.buffers, t.param_bytes, t.buffer_bytes, t.macs) == (
+    assert (t.params, t.buffers, t.param_bytes, t.buffer_bytes, t.macs, t.flops) == (
         u.params,
         u.buffers,
         u.param_bytes,
         u.buffer_bytes,
         u.macs,
+        u.flops,
     )
+    assert ours.uncounted == theirs.uncounted == {}
 
 
 @pytest.mark.parametrize("path", sorted(SPECS.iterdir()), ids=lambda p: p.name)

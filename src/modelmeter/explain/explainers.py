@@ -256,7 +256,7 @@ def _embedding(row: LayerStats) -> Explanation:
 
 # -- recurrent ------------------------------------------------------------------------------------------
 def _rnn(row: LayerStats) -> Explanation:
-    from ..formulas.layers import RNN_GATES, rnn_layer_input
+    from ..formulas.layers import RNN_GATES, rnn_layer_input, rnn_weight_shapes
 
     a = row.attrs
     mode, d_in0, h, layers = a["mode"], a["input_size"], a["hidden_size"], a["num_layers"]
@@ -290,7 +290,8 @@ def _rnn(row: LayerStats) -> Explanation:
             n, t = 1, x[0]
         else:
             n, t = (x[0], x[1]) if a["batch_first"] else (x[1], x[0])
-        cost = formula("rnn_module")(*sizes, seq_len=t, batch=n)
+        weights = rnn_weight_shapes(mode, d_in0, h, layers, bi, proj)
+        cost = formula("rnn")(mode.lower(), n * t, weights, bias)
         m_sym = (
             f"N{DOT}T{DOT}"
             + (f"dirs{DOT}" if bi else "")
@@ -332,9 +333,7 @@ def _mha(row: LayerStats) -> Explanation:
         seq = 0 if unbatched or not bf else 1
         t, n = x[seq], 1 if unbatched else x[1 - seq]
         s = row.input_shapes[1][seq] if len(row.input_shapes) > 1 else t
-        cost = formula("mha_module")(
-            x, heads, bias=bias, add_bias_kv=kv, batch_first=bf, kv_len=s, kdim=kdim, vdim=vdim
-        )
+        cost = formula("multi_head_attention")(n, t, s, (e, kdim, vdim), e, heads, bias, extra_keys=1 if kv else 0)
         sk = s + 1 if kv else s
         d = e // heads
         if same and s == t:  # self-attention

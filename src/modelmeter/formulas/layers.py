@@ -73,6 +73,22 @@ def rnn_layer_input(input_size: int, hidden_size: int, layer: int, bidirectional
     return input_size if layer == 0 else (2 if bidirectional else 1) * (proj_size or hidden_size)
 
 
+def rnn_weight_shapes(
+    mode: str, input_size: int, hidden_size: int, num_layers: int = 1, bidirectional: bool = False, proj_size: int = 0
+) -> list[list[tuple[int, ...]]]:
+    """Per layer and direction, the shapes of W_ih (G*H, D_in), W_hh (G*H, H_r) and W_hr (P, H) with proj_size:
+    what the ``rnn`` cost formula (formulas/rnn.py) takes."""
+    gates, recurrent = RNN_GATES[mode], proj_size or hidden_size
+    out = []
+    for layer in range(num_layers):
+        d_in = rnn_layer_input(input_size, hidden_size, layer, bidirectional, proj_size)
+        weights = [(gates * hidden_size, d_in), (gates * hidden_size, recurrent)]
+        if proj_size:
+            weights.append((proj_size, hidden_size))
+        out += [weights] * (2 if bidirectional else 1)
+    return out
+
+
 @register("rnn_params")
 def rnn_params(
     mode: str,

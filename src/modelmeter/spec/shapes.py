@@ -15,12 +15,19 @@ from typing import Any
 from .._report import LayerRecord
 from ..errors import SpecError
 from ..formulas import Cost, formula
+from ..formulas.layers import rnn_weight_shapes
 from .load import Layer, Node, Repeat, Residual, Spec
 from .types import INFER
 
 Shape = tuple[int, ...]
 MAX_NUMEL = 2**63 - 1  # a tensor's element count is an int64
 MAX_LAYERS = 200_000  # more is a runaway repeat, not a network
+# spec activation -> the aten op PyTorch runs for it (nn.ReLU6 is hardtanh(0, 6)), as formulas/elementwise.py names it
+ELEMENTWISE_OP = {
+    "relu": "relu", "relu6": "hardtanh", "leaky_relu": "leaky_relu", "elu": "elu", "gelu": "gelu", "silu": "silu",
+    "mish": "mish", "sigmoid": "sigmoid", "tanh": "tanh", "hardswish": "hardswish", "hardsigmoid": "hardsigmoid",
+    "softplus": "softplus",
+}  # fmt: skip
 _SPATIAL = {1: "L", 2: "H, W", 3: "D, H, W"}
 _INT_DTYPES = ("int64", "int32")
 
@@ -161,7 +168,9 @@ def _batchnorm(layer: Layer, x: Shape) -> Leaf:
         "affine": a["affine"],
         "track_running_stats": a["track_running_stats"],
     }
-    return Leaf([x], attrs, counts.params, counts.buffers, uncounted="batchnorm")
+    # inference: normalised with the running statistics; without them, with the batch's own
+    cost = formula("norm")(prod(x), "inference" if a["track_running_stats"] else "stats", a["affine"], a["affine"])
+    return Leaf([x], attrs, counts.params, counts.buffers, cost=cost)
 
 
 def _layernorm(layer: Layer, x: Shape) -> Leaf:
@@ -172,7 +181,8 @@ def _layernorm(layer: Layer, x: Shape) -> Leaf:
     affine = a["elementwise_affine"]
     bias = a["bias"] and affine
     attrs = {"normalized_shape": list(shape), "eps": a["eps"], "elementwise_affine": affine, "bias": bias}
-    return Leaf([x], attrs, formula("layernorm_params")(shape, affine, bias).params, uncounted="layernorm")
+    cost = formula("norm")(prod(x), "stats", affine, bias)
+    return Leaf([x], attrs, formula("layernorm_params")(shape, affine, bias).params, cost=cost)
 
 
 def _groupnorm(layer: Layer, x: Shape) -> Leaf:
@@ -188,7 +198,10 @@ def _groupnorm(layer: Layer, x: Shape) -> Leaf:
         )
     attrs = {"num_groups": a["num_groups"], "num_channels": x[1], "eps": a["eps"], "affine": a["affine"]}
     return Leaf(
-        [x], attrs, formula("groupnorm_params")(a["num_groups"], x[1], a["affine"]).params, uncounted="groupnorm"
+        [x],
+        attrs,
+        formula("groupnorm_params")(a["num_groups"], x[1], a["affine"]).params,
+        cost=formula("norm")(prod(x), "stats", a["affine"], a["affine"]),
     )
 
 
@@ -233,8 +246,9 @@ def _rnn(layer: Layer, x: Shape) -> Leaf:
         outputs,
         attrs,
         formula("rnn_params")(*sizes).params,
-        cost=formula("rnn_module")(*sizes, seq_len=t, batch=n),
-        uncounted=f"{mode.lower()} gates",
+        cost=formula("rnn")(
+            mode.lower(), n * t, rnn_weight_shapes(mode, x[2], h, a["num_layers"], a["bidirectional"], proj), a["bias"]
+        ),
     )
 
 
@@ -243,6 +257,7 @@ def _mha(layer: Layer, x: Shape) -> Leaf:
     bf = a["batch_first"]
     _need_rank(layer, x, (3,), "(N, T, E)" if bf else "(T, N, E) (or set batch_first: true)")
     e, heads = x[2], a["num_heads"]
+    t, n = (x[1], x[0]) if bf else (x[0], x[1])
     _given_matches(layer, "embed_dim", e, f"{e} features (shape {_fmt(x)})")
     if e % heads:
         raise SpecError(f"{layer.where}: num_heads={heads} must divide embed_dim={e}")
@@ -266,8 +281,9 @@ def _mha(layer: Layer, x: Shape) -> Leaf:
         [x],
         attrs,
         formula("mha_params")(e, heads, a["bias"], a["add_bias_kv"]).params,
-        cost=formula("mha_module")(x, heads, bias=a["bias"], add_bias_kv=a["add_bias_kv"], batch_first=bf),
-        uncounted="attention softmax",
+        cost=formula("multi_head_attention")(
+            n, t, t, (e, e, e), e, heads, a["bias"], extra_keys=1 if a["add_bias_kv"] else 0
+        ),
         inputs=3,
         children=[out_proj],
     )
@@ -292,21 +308,26 @@ def _pool(layer: Layer, x: Shape) -> Leaf:
         attrs["dilation"] = list(dil)
     else:
         attrs["count_include_pad"] = a["count_include_pad"]
-    return Leaf([(x[0], x[1], *out_sp)], attrs, uncounted=f"{kind}pool")
+    out = (x[0], x[1], *out_sp)
+    return Leaf([out], attrs, cost=formula("pool")(prod(out), tuple(k)))
 
 
 def _adaptive(layer: Layer, x: Shape) -> Leaf:
     d, size = layer.type.dims, layer.args["output_size"]
     _need_rank(layer, x, (d + 2,), f"(N, C, {_SPATIAL[d]})")
     out = (x[0], x[1], *(n if o is None else o for n, o in zip(x[2:], size, strict=False)))
-    return Leaf([out], {"output_size": list(size)}, uncounted=f"adaptive_{layer.type.extra['kind']}pool")
+    return Leaf([out], {"output_size": list(size)}, cost=formula("adaptive_pool")(x[0] * x[1], x[2:], out[2:]))
 
 
 def _elementwise(layer: Layer, x: Shape) -> Leaf:
     attrs = dict(layer.args)
     if "dim" in attrs and _dim(attrs["dim"], len(x)) is None:
         raise SpecError(f"{layer.where}: dim {attrs['dim']} is out of range for the input {_fmt(x)}")
-    return Leaf([x], attrs, uncounted=None if layer.type.family == "free" else layer.type.name)
+    if layer.type.family == "free":  # dropout in inference, identity: no arithmetic
+        return Leaf([x], attrs)
+    if layer.type.name in ("softmax", "log_softmax"):
+        return Leaf([x], attrs, cost=formula("softmax")(prod(x)))
+    return Leaf([x], attrs, cost=formula("elementwise")(ELEMENTWISE_OP[layer.type.name], prod(x)))
 
 
 def _dim(d: int, rank: int) -> int | None:
@@ -428,7 +449,9 @@ class Walk:
             if node.shortcut:
                 fix = "make the shortcut end in the same shape"
             raise SpecError(f"{node.where}: the layers output {_fmt(y)} but the shortcut gives {_fmt(s)}; {fix}")
-        self.uncounted["add"] += 1  # the residual add: elementwise, no formula in the spec yet
+        rec.own = formula("elementwise")("add", prod(y))  # the residual add, one FLOP per element
+        calls, total = self.op_costs.get("residual add", (0, Cost()))
+        self.op_costs["residual add"] = (calls + 1, total + rec.own)
         self._close(rec, y)
         return y, y_dtype
 
