@@ -145,3 +145,15 @@ def test_what_is_a_spec_path() -> None:
     assert is_spec_path("net.yaml") and is_spec_path(SPECS / "lenet5.yaml") and is_spec_path("C:\\nets\\net.JSON")
     assert not is_spec_path("hf:path/to/config.json")  # a Hugging Face config reference
     assert not is_spec_path("torchvision:resnet18") and not is_spec_path("net.py:Net") and not is_spec_path(3)
+
+
+@pytest.mark.parametrize("path", sorted(SPECS.iterdir()), ids=lambda p: p.name)
+def test_spec_json_matches_the_schema(path: Path) -> None:
+    import json
+
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads((SPECS.parents[1] / "docs" / "modelmeter-1.schema.json").read_text(encoding="utf-8"))
+    doc = json.loads(analyze(path).to_json())
+    assert list(jsonschema.Draft202012Validator(schema).iter_errors(doc)) == []
+    assert doc["device"] == "spec" and doc["uncounted_ops"] == {}
+    assert modelmeter.Report.from_dict(doc) == analyze(path)  # the JSON document carries the whole report

@@ -53,10 +53,11 @@ def test_examples_match_torch(path: Path) -> None:
 def test_resnet18_spec_equals_torchvision() -> None:
     spec = analyze(SPECS / "resnet18.yaml")
     tv = modelmeter.summary("torchvision:resnet18")
-    assert (spec.totals.params, spec.totals.buffers, spec.totals.macs) == (
+    assert (spec.totals.params, spec.totals.buffers, spec.totals.macs, spec.totals.flops) == (
         tv.totals.params,
         tv.totals.buffers,
         tv.totals.macs,
+        tv.totals.flops,  # norms, pooling, activations and residual adds included: 3,642,974,696
     )
     convs = [r for r in spec.layers if r.type == "Conv2d"]
     tv_convs = [r for r in tv.layers if r.type == "Conv2d"]
