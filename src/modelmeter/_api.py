@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ._report import Report
@@ -51,7 +51,24 @@ def summary(
     report of its tensors per name prefix (no forward, so no MACs); a pickled full model in it is refused
     (:class:`~modelmeter.errors.CheckpointError`) unless ``trust_pickle=True``, since unpickling runs code.
     Global torch settings and the random state are restored afterwards, error or not.
+
+    A layer spec (``net.yaml``, ``net.json``, or the loaded mapping; docs/spec.md) is costed without PyTorch.
     """
+    from .spec import Spec, is_spec_path
+
+    if is_spec_path(model) or isinstance(model, (Mapping, Spec)):
+        if input_size is not None or input_data is not None:
+            where = os.fspath(model) if isinstance(model, (str, os.PathLike)) else "the spec"
+            raise InputError(f"{where}: a layer spec gives its own input shape; drop input_size/--input")
+        from .spec import analyze
+
+        report = analyze(model, name=name)
+        if strict and report.uncounted:
+            from .errors import UncountedOpsError
+
+            listed = ", ".join(f"{op} x{n}" for op, n in sorted(report.uncounted.items()))
+            raise UncountedOpsError(f"strict: layers without a formula: {listed}", report.uncounted)
+        return report
     _require_torch()
     from .frontends.torch.guard import preserved_torch_state
 
