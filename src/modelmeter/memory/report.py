@@ -1,0 +1,100 @@
+"""The ``memory`` part of a report: plain data, byte integers (JSON ``memory``, docs/json-schema.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .training import Sharded
+
+
+@dataclass(frozen=True)
+class Training:
+    """One training step: the state it keeps, the activations autograd saves, and its FLOPs.
+
+    ``activations`` are the unique storages autograd saved for backward in the measured forward (model inputs
+    included when saved; parameters excluded, they are in ``params``). ``flops_per_sample`` divides by the
+    batch (the first input's first dimension), ``flops_per_token`` by batch x sequence for token inputs.
+    """
+
+    optimizer: str
+    precision: str
+    params: int
+    grads: int
+    optimizer_state: int
+    activations: int
+    forward_flops: int
+    backward_flops: int
+    backward_macs: int
+    samples: int
+    tokens: int | None = None
+    backward_uncounted_ops: tuple[tuple[str, int], ...] = ()
+    sharding: tuple[Sharded, ...] = ()
+
+    @property
+    def total(self) -> int:
+        return self.params + self.grads + self.optimizer_state + self.activations
+
+    @property
+    def total_flops(self) -> int:
+        return self.forward_flops + self.backward_flops
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "optimizer_name": self.optimizer,
+            "precision": self.precision,
+            "params": self.params,
+            "grads": self.grads,
+            "optimizer": self.optimizer_state,
+            "activations": self.activations,
+            "total": self.total,
+        }
+        out["flops"] = {
+            "forward": self.forward_flops,
+            "backward": self.backward_flops,
+            "total": self.total_flops,
+            "per_sample": self.total_flops // self.samples if self.samples else None,
+            "per_token": self.total_flops // self.tokens if self.tokens else None,
+        }
+        out["backward_macs"] = self.backward_macs
+        out["backward_uncounted_ops"] = dict(self.backward_uncounted_ops)
+        if self.sharding:
+            out["sharding"] = {s.strategy: s.to_dict() for s in self.sharding}
+        return out
+
+
+@dataclass(frozen=True)
+class Memory:
+    """Inference memory, and training memory when asked for (``train=True``).
+
+    ``weights`` are the unique parameters' bytes, at ``weights_dtype`` when one was asked for ("what if"),
+    else at their own dtypes (``weights_by_dtype``). ``activations_peak`` is the peak of live tensor bytes the
+    forward allocated (inputs and weights excluded), tensors freed when their last reference dies.
+    """
+
+    weights: int
+    weights_by_dtype: tuple[tuple[str, int], ...]
+    buffers: int
+    activations_peak: int
+    layer_output_bytes: tuple[tuple[str, int], ...] = ()
+    weights_dtype: str | None = None
+    training: Training | None = None
+    kv_cache: int | None = None
+
+    @property
+    def inference_total(self) -> int:
+        """Weights + buffers + activation peak (the inputs are the caller's)."""
+        return self.weights + self.buffers + self.activations_peak
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "weights": self.weights,
+            "weights_dtype": self.weights_dtype,
+            "weights_by_dtype": dict(self.weights_by_dtype),
+            "buffers": self.buffers,
+            "activations_peak": self.activations_peak,
+            "inference_total": self.inference_total,
+            "layer_output_bytes": dict(self.layer_output_bytes),
+            "training": self.training.to_dict() if self.training else None,
+            "kv_cache": self.kv_cache,
+        }
