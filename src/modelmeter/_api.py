@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -26,6 +27,12 @@ def summary(
     device: str = "auto",
     strict: bool = False,
     name: str | None = None,
+    memory: bool = False,
+    weights_dtype: str | None = None,
+    train: bool = False,
+    optimizer: str = "adamw",
+    precision: str = "fp32",
+    gpus: int | None = None,
 ) -> Report:
     """Count the parameters, shapes, MACs and FLOPs of ``model``.
 
@@ -34,6 +41,12 @@ def summary(
     or as ``input_data`` (a tensor, a tuple of positional inputs, or a dict of keyword inputs). The model
     runs on meta tensors; ``device="auto"`` falls back to real CPU tensors if an op cannot run on meta.
     ``strict=True`` raises :class:`~modelmeter.errors.UncountedOpsError` if any op lacks a formula.
+
+    Memory (``report.memory``, docs/memory.md) is measured when ``memory=True``, ``weights_dtype`` (re-price
+    the weights: ``"bf16"``, ``"int4"``, ...) or ``train=True`` is given. ``train=True`` adds one training
+    step: parameters, gradients, ``optimizer`` state (``sgd``, ``sgd-momentum``, ``adam``, ``adamw``) at
+    ``precision`` (``fp32``, ``bf16-mixed``, ``fp16-mixed``), the activations autograd saves, forward and
+    backward FLOPs, and with ``gpus`` the per-device bytes under DDP, ZeRO-1/2/3 and tensor parallel.
     """
     _require_torch()
     from .frontends.torch.analyze import analyze_module
@@ -51,5 +64,28 @@ def summary(
             input_size = loaded.input_size
     if input_size is None and input_data is None:
         raise InputError("give input_size (e.g. (1, 3, 224, 224)) or input_data (tensors)")
+    if train:
+        from .memory.training import check
+
+        check(optimizer, precision)
+    if weights_dtype is not None:
+        from .memory.dtypes import canonical
+
+        canonical(weights_dtype)
     inputs = Inputs(input_size=input_size, input_data=input_data, dtypes=dtypes)
-    return analyze_module(model, inputs, name=name, device=device, strict=strict)
+    report = analyze_module(model, inputs, name=name, device=device, strict=strict)
+    if memory or train or weights_dtype is not None:
+        from .frontends.torch.memory import measure
+
+        mem = measure(
+            model,
+            inputs,
+            report.device,
+            weights_dtype=weights_dtype,
+            train=train,
+            optimizer=optimizer,
+            precision=precision,
+            gpus=gpus,
+        )
+        report = dataclasses.replace(report, memory=mem)
+    return report

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .formulas import Cost
+from .memory.report import Memory
 
 SCHEMA = "modelmeter/1"
 ShapeT = tuple[int, ...]
@@ -125,6 +126,7 @@ class Report:
     ops: tuple[OpStats, ...]
     uncounted_ops: tuple[tuple[str, int], ...]
     device: str
+    memory: Memory | None = None  # filled when memory was asked for (summary(memory=True / train=True))
 
     # -- queries -------------------------------------------------------------------------------------
     def layer(self, name: str) -> LayerStats:
@@ -155,6 +157,7 @@ class Report:
             "layers": [row.to_dict() for row in self.layers],
             "ops": [op.to_dict() for op in self.ops],
             "uncounted_ops": dict(self.uncounted_ops),
+            **({"memory": self.memory.to_dict()} if self.memory is not None else {}),
         }
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -164,7 +167,12 @@ class Report:
         """The table as plain text (``depth`` limits how deep the layer tree goes)."""
         from .render.table import render_text
 
-        return render_text(self, depth=depth, width=width)
+        text = render_text(self, depth=depth, width=width)
+        if self.memory is not None:
+            from .render.memory import memory_text
+
+            text += "\n" + memory_text(self.memory)
+        return text
 
     def __str__(self) -> str:
         return self.render()

@@ -13,6 +13,10 @@ from ._version import __version__
 from .errors import ModelMeterError, UsageError
 
 DEVICES = ("auto", "meta", "cpu")  # mirrors frontends.torch.analyze.DEVICES without importing torch
+# mirror modelmeter.memory.{dtypes,training} (no torch there, but keep the CLI's import light)
+WEIGHT_DTYPES = ("fp32", "bf16", "fp16", "fp8", "int8", "int4")
+OPTIMIZERS = ("sgd", "sgd-momentum", "adam", "adamw")
+PRECISIONS = ("fp32", "bf16-mixed", "fp16-mixed")
 
 
 def parse_shape(text: str) -> tuple[int, ...]:
@@ -58,6 +62,14 @@ def cli(debug: bool) -> None:
 @click.option("--depth", type=click.IntRange(min=0), default=None, help="Deepest layer level shown in the table.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, help="Write to FILE instead of stdout.")
+@click.option("--memory", "with_memory", is_flag=True, help="Measure weights, activation peak and per-layer bytes.")
+@click.option("--weights-dtype", type=click.Choice(WEIGHT_DTYPES), default=None,
+              help="Re-price the weights at this format (int4 packed two per byte); implies --memory.")
+@click.option("--train", is_flag=True, help="Add one training step: state, saved activations, backward FLOPs.")
+@click.option("--optimizer", type=click.Choice(OPTIMIZERS), default="adamw", show_default=True)
+@click.option("--precision", type=click.Choice(PRECISIONS), default="fp32", show_default=True)
+@click.option("--gpus", type=click.IntRange(min=1), default=None,
+              help="With --train: per-device bytes under DDP, ZeRO-1/2/3 and tensor parallel on N GPUs.")
 def summary(
     model: str,
     inputs: tuple[str, ...],
@@ -68,12 +80,30 @@ def summary(
     depth: int | None,
     fmt: str,
     output: str | None,
+    with_memory: bool = False,
+    weights_dtype: str | None = None,
+    train: bool = False,
+    optimizer: str = "adamw",
+    precision: str = "fp32",
+    gpus: int | None = None,
 ) -> None:
     """Per-layer table and totals for MODEL (torchvision:NAME, FILE.py:NAME)."""
     from ._api import summary as run_summary
 
     sizes = [parse_shape(s) for s in inputs] or None
-    report = run_summary(model, input_size=sizes, dtypes=list(dtypes) or None, device=device, strict=strict)
+    report = run_summary(
+        model,
+        input_size=sizes,
+        dtypes=list(dtypes) or None,
+        device=device,
+        strict=strict,
+        memory=with_memory,
+        weights_dtype=weights_dtype,
+        train=train,
+        optimizer=optimizer,
+        precision=precision,
+        gpus=gpus,
+    )
     if fmt == "json":
         text = report.to_json() + "\n"
     elif output:
@@ -84,6 +114,10 @@ def summary(
         from .render.table import print_report
 
         print_report(report, Console(), depth)
+        if report.memory is not None:
+            from .render.memory import memory_text
+
+            click.echo("\n" + memory_text(report.memory), nl=False)
         return
     if output:
         with open(output, "w", encoding="utf-8") as f:

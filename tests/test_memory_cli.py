@@ -1,0 +1,41 @@
+"""The memory options on the command line and in the JSON document."""
+
+import json
+
+import pytest
+
+pytest.importorskip("torch")
+
+from modelmeter.cli import main  # noqa: E402
+
+LENET = "examples/seed_models.py:LeNet5"
+
+
+def test_train_json_has_the_memory_object(capsys, monkeypatch):
+    monkeypatch.chdir(__import__("pathlib").Path(__file__).parent.parent)
+    code = main(["summary", LENET, "--format", "json", "--train", "--optimizer", "adam", "--gpus", "2"])
+    assert code == 0
+    doc = json.loads(capsys.readouterr().out)
+    mem = doc["memory"]
+    assert mem["weights"] == 4 * 61706 and mem["weights_by_dtype"] == {"float32": 4 * 61706}
+    t = mem["training"]
+    assert (t["params"], t["grads"], t["optimizer"]) == (4 * 61706, 4 * 61706, 8 * 61706)
+    assert t["total"] == 16 * 61706 + t["activations"] and t["activations"] > 0
+    assert t["flops"]["forward"] == doc["totals"]["flops"]  # LeNet has no dropout/BN: train == eval forward
+    assert t["flops"]["total"] == t["flops"]["forward"] + t["flops"]["backward"]
+    assert t["sharding"]["zero3"]["params"] == 2 * 61706
+    assert all(isinstance(v, int) for v in (mem["activations_peak"], t["activations"], t["total"]))
+
+
+def test_no_memory_unless_asked(capsys, monkeypatch):
+    monkeypatch.chdir(__import__("pathlib").Path(__file__).parent.parent)
+    assert main(["summary", LENET, "--format", "json"]) == 0
+    assert "memory" not in json.loads(capsys.readouterr().out)
+
+
+def test_table_shows_memory_and_bad_choices_are_usage_errors(capsys, monkeypatch):
+    monkeypatch.chdir(__import__("pathlib").Path(__file__).parent.parent)
+    assert main(["summary", LENET, "--weights-dtype", "int4"]) == 0
+    out = capsys.readouterr().out
+    assert "re-priced as int4" in out and "activations, peak" in out
+    assert main(["summary", LENET, "--train", "--optimizer", "lion"]) == 2
