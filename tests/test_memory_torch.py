@@ -135,9 +135,7 @@ def profiled_peak(model, x):
     return peak
 
 
-@pytest.mark.parametrize(
-    "make, shape", [(small_cnn, (8, 3, 32, 32)), (mlp, (64, 10))], ids=["cnn", "mlp"]
-)
+@pytest.mark.parametrize("make, shape", [(small_cnn, (8, 3, 32, 32)), (mlp, (64, 10))], ids=["cnn", "mlp"])
 def test_inference_peak_within_10_percent_of_a_real_cpu_run(make, shape):
     measured = modelmeter.summary(make(), input_size=shape, memory=True).memory.activations_peak
     real = profiled_peak(make(), torch.randn(*shape))

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .formulas import Cost
+from .memory.llm import LLMSizing
 from .memory.report import Memory
 
 SCHEMA = "modelmeter/1"
@@ -127,6 +128,7 @@ class Report:
     uncounted_ops: tuple[tuple[str, int], ...]
     device: str
     memory: Memory | None = None  # filled when memory was asked for (summary(memory=True / train=True))
+    llm: LLMSizing | None = None  # filled for language models sized from a config (frontends/torch/llm.py)
 
     # -- queries -------------------------------------------------------------------------------------
     def layer(self, name: str) -> LayerStats:
@@ -158,6 +160,7 @@ class Report:
             "ops": [op.to_dict() for op in self.ops],
             "uncounted_ops": dict(self.uncounted_ops),
             **({"memory": self.memory.to_dict()} if self.memory is not None else {}),
+            **({"llm": self.llm.to_dict()} if self.llm is not None else {}),
         }
 
     def to_json(self, indent: int | None = 2) -> str:

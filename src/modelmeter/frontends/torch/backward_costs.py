@@ -20,8 +20,17 @@ from ...formulas import Cost, formula
 from .aten_costs import _ops, _shape, costs
 
 
+def _unpack(call: tuple[Any, ...]) -> tuple[tuple[Any, ...], dict[str, Any], Any]:
+    """Adapters are called as ``(args, kwargs, out)`` or with one ``Call`` object holding them (the
+    adapter signature of the complete-compute work); accept both so this table works with either."""
+    if len(call) == 1:
+        return call[0].args, call[0].kwargs, call[0].out
+    return call[0], call[1], call[2]
+
+
 @costs(*_ops("convolution_backward"))
-def _convolution_backward(args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> Cost:
+def _convolution_backward(*call: Any) -> Cost:
+    args, kwargs, out = _unpack(call)
     grad_out, x, w = args[0], args[1], args[2]
     transposed = bool(args[7])
     mask = args[10] if len(args) > 10 else kwargs.get("output_mask", (True, True, True))
@@ -40,7 +49,8 @@ def _convolution_backward(args: tuple[Any, ...], kwargs: dict[str, Any], out: An
         "_scaled_dot_product_fused_attention_overrideable_backward",
     )
 )
-def _sdpa_backward(args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> Cost:
+def _sdpa_backward(*call: Any) -> Cost:
+    args, _, _ = _unpack(call)
     q, k, v = args[1], args[2], args[3]
     forward = formula("attention")(_shape(q), _shape(k), _shape(v))
     return Cost(macs=2 * forward.macs)

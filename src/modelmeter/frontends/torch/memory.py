@@ -23,15 +23,32 @@ from ...formulas import Cost
 from ...memory import dtypes
 from ...memory.report import Memory, Training
 from ...memory.training import compute_bytes, optimizer_bytes_per_param, shard
-from . import backward_costs  # noqa: F401 - registers the backward adapters into ATEN_COSTS
-from .aten_costs import ATEN_COSTS, ZERO_COST
+from . import (
+    aten_costs,
+    backward_costs,  # noqa: F401 - registers the backward adapters into ATEN_COSTS
+)
+from .collect import Collector, hooked
 from .inputs import Inputs
 from .live import LiveBytes, SavedBytes
-from .params import _dtype_name
+from .params import _dtype_name, layer_records
+
+
+def _cost_of(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> Cost | None:
+    """The registry cost of one aten call, or None when the op has no adapter."""
+    lookup = getattr(aten_costs, "adapter_for", aten_costs.ATEN_COSTS.get)
+    adapter = lookup(func.overloadpacket)
+    if adapter is None:
+        return None
+    call_type = getattr(aten_costs, "Call", None)  # adapters take one Call object once complete-compute lands
+    if call_type is not None:
+        return adapter(call_type(args, kwargs, out, overload=func._overloadname))
+    return adapter(args, kwargs, out)
 
 
 class CountCost(TorchDispatchMode):
-    """Sums the registry cost of every op that runs, whatever module runs it (backward included)."""
+    """Sums the registry cost of every aten op that runs, whatever runs it: for the backward, whose ops run
+    outside any module's forward (forward passes are counted by :func:`counted`, as the report counts them).
+    """
 
     def __init__(self) -> None:
         super().__init__()
@@ -41,13 +58,24 @@ class CountCost(TorchDispatchMode):
     def __torch_dispatch__(self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
         out = func(*args, **kwargs)
-        packet = func.overloadpacket
-        adapter = ATEN_COSTS.get(packet)
-        if adapter is not None:
-            self.cost = self.cost + adapter(args, kwargs, out)
-        elif packet not in ZERO_COST:
-            self.uncounted[str(packet)] += 1
+        cost = _cost_of(func, args, kwargs, out)
+        if cost is not None:
+            self.cost = self.cost + cost
+        elif func.overloadpacket not in aten_costs.ZERO_COST:
+            self.uncounted[str(func.overloadpacket)] += 1
         return out
+
+
+@contextmanager
+def counted(model: torch.nn.Module) -> Iterator[Collector]:
+    """Count a forward of ``model`` exactly as the report does (same Collector, hooks removed on exit)."""
+    collector = Collector(layer_records(model))
+    with hooked(model, collector) as mode, mode:
+        yield collector
+
+
+def total_cost(collector: Collector) -> Cost:
+    return sum((rec.own for rec in collector.records.values()), Cost())
 
 
 def _unique(tensors: Iterator[tuple[str, torch.Tensor]]) -> list[torch.Tensor]:
@@ -192,18 +220,16 @@ def training_step(
     args, kwargs = _cast_inputs(*inputs.on(device), half)
     samples, tokens = _batch_and_tokens(args, kwargs)
     excluded = list({id(t): t for t in stand_ins.values()}.values())
-    forward, backward = CountCost(), CountCost()
+    backward = CountCost()
     saved = SavedBytes(exclude=excluded)
     with _mode(model, True), torch.enable_grad():
-        with saved, forward:
+        with saved, counted(model) as forward:
             out = torch.func.functional_call(model, stand_ins, args, kwargs, tie_weights=True, strict=False)
         outs = [t for t in tree_leaves(out) if isinstance(t, torch.Tensor) and t.requires_grad]
         activations = saved.bytes
         if outs and trainable:
             with backward:
-                torch.autograd.grad(
-                    outs, trainable, grad_outputs=[torch.ones_like(t) for t in outs], allow_unused=True
-                )
+                torch.autograd.grad(outs, trainable, grad_outputs=[torch.ones_like(t) for t in outs], allow_unused=True)
         del out, outs
         saved.release()
 
@@ -227,7 +253,7 @@ def training_step(
         grads=grads,
         optimizer_state=state,
         activations=activations,
-        forward_flops=forward.cost.flops,
+        forward_flops=total_cost(forward).flops,
         backward_flops=backward.cost.flops,
         backward_macs=backward.cost.macs,
         samples=samples,
