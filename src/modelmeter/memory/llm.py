@@ -51,8 +51,11 @@ class LLMSizing:
     kv_cache: int
     kv_cache_formula: int | None
     prefill_flops_per_token: int
-    decode_flops_per_token: int | None
+    decode_flops_per_token: int
+    prefill_macs_per_token: int
+    decode_macs_per_token: int
     training_flops_per_token: int | None = None
+    training_macs_per_token: int | None = None
     tokens: int | None = None
 
     @property
@@ -78,6 +81,9 @@ class LLMSizing:
             "prefill_flops_per_token": self.prefill_flops_per_token,
             "decode_flops_per_token": self.decode_flops_per_token,
             "training_flops_per_token": self.training_flops_per_token,
+            "prefill_macs_per_token": self.prefill_macs_per_token,
+            "decode_macs_per_token": self.decode_macs_per_token,
+            "training_macs_per_token": self.training_macs_per_token,
         }
         if self.tokens is not None:
             out["token_budget"] = {

@@ -25,6 +25,7 @@ class Training:
     activations: int
     forward_flops: int
     backward_flops: int
+    forward_macs: int
     backward_macs: int
     samples: int
     tokens: int | None = None
@@ -56,7 +57,7 @@ class Training:
             "per_sample": self.total_flops // self.samples if self.samples else None,
             "per_token": self.total_flops // self.tokens if self.tokens else None,
         }
-        out["backward_macs"] = self.backward_macs
+        out["macs"] = {"forward": self.forward_macs, "backward": self.backward_macs}
         out["backward_uncounted_ops"] = dict(self.backward_uncounted_ops)
         if self.sharding:
             out["sharding"] = {s.strategy: s.to_dict() for s in self.sharding}

@@ -154,6 +154,10 @@ def llm_summary(
     total = report.totals.params
     training = report.memory.training if report.memory else None
     per_token = training.total_flops // training.tokens if training and training.tokens else None
+    macs_per_token = (
+        (training.forward_macs + training.backward_macs) // training.tokens if training and training.tokens else None
+    )
+    prefill_cost, decode_cost = total_cost(prefill), total_cost(decode)
     sizing = LLMSizing(
         params=total,
         params_by_part=tuple(parts.items()),
@@ -163,9 +167,12 @@ def llm_summary(
         kv_dtype=kv_name,
         kv_cache=kv,
         kv_cache_formula=_kv_formula(config, seq_len, batch, kv_bits / 8),
-        prefill_flops_per_token=total_cost(prefill).flops // (batch * seq_len),
-        decode_flops_per_token=total_cost(decode).flops // batch,
+        prefill_flops_per_token=prefill_cost.flops // (batch * seq_len),
+        decode_flops_per_token=decode_cost.flops // batch,
+        prefill_macs_per_token=prefill_cost.macs // (batch * seq_len),
+        decode_macs_per_token=decode_cost.macs // batch,
         training_flops_per_token=per_token,
+        training_macs_per_token=macs_per_token,
         tokens=parse_tokens(tokens) if tokens is not None else None,
     )
     memory = replace(report.memory, kv_cache=kv) if report.memory else None

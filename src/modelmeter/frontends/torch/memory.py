@@ -254,6 +254,7 @@ def training_step(
         optimizer_state=state,
         activations=activations,
         forward_flops=total_cost(forward).flops,
+        forward_macs=total_cost(forward).macs,
         backward_flops=backward.cost.flops,
         backward_macs=backward.cost.macs,
         samples=samples,
