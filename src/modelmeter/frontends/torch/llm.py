@@ -80,13 +80,17 @@ def _moe(config: Any, total: int, expert_params: int) -> MoE | None:
 
 
 def _cache_elements(cache: Any) -> int:
-    """Elements in a transformers cache object (DynamicCache: ``layers[i].keys / .values``)."""
-    layers = getattr(cache, "layers", None)
-    if layers is None:
+    """Elements in a transformers cache object: ``layers[i].keys / .values`` (transformers >= 4.56), or the
+    ``key_cache`` / ``value_cache`` lists of older DynamicCache versions."""
+    if hasattr(cache, "layers"):
+        holders = [vars(layer).values() for layer in cache.layers]
+    elif hasattr(cache, "key_cache"):
+        holders = [cache.key_cache, cache.value_cache]
+    else:
         raise ModelRefError(f"cannot read the KV cache of type {type(cache).__name__}")
     seen: dict[int, torch.Tensor] = {}
-    for layer in layers:
-        for value in vars(layer).values():
+    for values in holders:
+        for value in values:
             if isinstance(value, torch.Tensor):
                 seen.setdefault(id(value), value)
     return sum(t.numel() for t in seen.values())
