@@ -19,6 +19,7 @@ from .errors import (
     UsageError,
 )
 from .formulas import Cost
+from .memory import Memory, Training
 
 __all__ = [
     "Cost",
@@ -26,12 +27,14 @@ __all__ = [
     "InputError",
     "InputInfo",
     "LayerStats",
+    "Memory",
     "ModelMeterError",
     "ModelRefError",
     "OpStats",
     "Report",
     "SpecError",
     "Totals",
+    "Training",
     "UncountedOpsError",
     "UsageError",
     "__version__",
