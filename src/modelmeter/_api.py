@@ -33,6 +33,7 @@ def summary(
     optimizer: str = "adamw",
     precision: str = "fp32",
     gpus: int | None = None,
+    checkpointing: bool = False,
 ) -> Report:
     """Count the parameters, shapes, MACs and FLOPs of ``model``.
 
@@ -47,6 +48,7 @@ def summary(
     step: parameters, gradients, ``optimizer`` state (``sgd``, ``sgd-momentum``, ``adam``, ``adamw``) at
     ``precision`` (``fp32``, ``bf16-mixed``, ``fp16-mixed``), the activations autograd saves, forward and
     backward FLOPs, and with ``gpus`` the per-device bytes under DDP, ZeRO-1/2/3 and tensor parallel.
+    ``checkpointing=True`` measures the step with activation checkpointing of every repeated block.
     """
     _require_torch()
     from .frontends.torch.analyze import analyze_module
@@ -86,6 +88,7 @@ def summary(
             optimizer=optimizer,
             precision=precision,
             gpus=gpus,
+            checkpointing=checkpointing,
         )
         report = dataclasses.replace(report, memory=mem)
     return report

@@ -70,6 +70,7 @@ def cli(debug: bool) -> None:
 @click.option("--precision", type=click.Choice(PRECISIONS), default="fp32", show_default=True)
 @click.option("--gpus", type=click.IntRange(min=1), default=None,
               help="With --train: per-device bytes under DDP, ZeRO-1/2/3 and tensor parallel on N GPUs.")
+@click.option("--checkpointing", is_flag=True, help="With --train: activation checkpointing of every repeated block.")
 def summary(
     model: str,
     inputs: tuple[str, ...],
@@ -86,6 +87,7 @@ def summary(
     optimizer: str = "adamw",
     precision: str = "fp32",
     gpus: int | None = None,
+    checkpointing: bool = False,
 ) -> None:
     """Per-layer table and totals for MODEL (torchvision:NAME, FILE.py:NAME)."""
     from ._api import summary as run_summary
@@ -103,6 +105,7 @@ def summary(
         optimizer=optimizer,
         precision=precision,
         gpus=gpus,
+        checkpointing=checkpointing,
     )
     if fmt == "json":
         text = report.to_json() + "\n"

@@ -31,6 +31,8 @@ class Training:
     tokens: int | None = None
     backward_uncounted_ops: tuple[tuple[str, int], ...] = ()
     sharding: tuple[Sharded, ...] = ()
+    checkpointing: bool = False
+    recompute_flops: int = 0  # with checkpointing: the blocks' forward, run again in backward
 
     @property
     def total(self) -> int:
@@ -38,12 +40,13 @@ class Training:
 
     @property
     def total_flops(self) -> int:
-        return self.forward_flops + self.backward_flops
+        return self.forward_flops + self.backward_flops + (self.recompute_flops if self.checkpointing else 0)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "optimizer_name": self.optimizer,
             "precision": self.precision,
+            "checkpointing": self.checkpointing,
             "params": self.params,
             "grads": self.grads,
             "optimizer": self.optimizer_state,
@@ -53,6 +56,7 @@ class Training:
         out["flops"] = {
             "forward": self.forward_flops,
             "backward": self.backward_flops,
+            "recompute": self.recompute_flops if self.checkpointing else 0,
             "total": self.total_flops,
             "per_sample": self.total_flops // self.samples if self.samples else None,
             "per_token": self.total_flops // self.tokens if self.tokens else None,

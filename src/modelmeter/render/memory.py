@@ -21,12 +21,13 @@ def memory_text(mem: Memory) -> str:
     t = mem.training
     if t is not None:
         lines += [
-            f"Training step ({t.optimizer}, {t.precision})",
+            f"Training step ({t.optimizer}, {t.precision}{', checkpointing' if t.checkpointing else ''})",
             f"  params {human_bytes(t.params)} + grads {human_bytes(t.grads)} + optimizer "
             f"{human_bytes(t.optimizer_state)} + saved activations {human_bytes(t.activations)} "
             f"= {human_bytes(t.total)}",
-            f"  FLOPs: forward {human_count(t.forward_flops)} + backward {human_count(t.backward_flops)} "
-            f"= {human_count(t.total_flops)} per step"
+            f"  FLOPs: forward {human_count(t.forward_flops)} + backward {human_count(t.backward_flops)}"
+            + (f" + recompute {human_count(t.recompute_flops)}" if t.checkpointing else "")
+            + f" = {human_count(t.total_flops)} per step"
             + (f", {human_count(t.total_flops / t.samples)} per sample" if t.samples else "")
             + (f", {human_count(t.total_flops / t.tokens)} per token" if t.tokens else ""),
         ]

@@ -67,13 +67,22 @@ class SavedBytes:
     def __init__(self, exclude: Iterable[torch.Tensor] = ()):
         self._excluded = {id(t.untyped_storage()) for t in exclude}
         self._kept: dict[int, torch.UntypedStorage] = {}
+        self.block: str | None = None  # set by checkpointing.Blocks while a checkpoint block runs
+        self.block_of: dict[int, str | None] = {}  # storage id -> the block that first saved it
         self._hooks = torch.autograd.graph.saved_tensors_hooks(self._pack, self._unpack)
 
     def _pack(self, t: torch.Tensor) -> torch.Tensor:
         s = t.untyped_storage()
-        if id(s) not in self._excluded:
-            self._kept.setdefault(id(s), s)
+        if id(s) not in self._excluded and id(s) not in self._kept:
+            self._kept[id(s)] = s
+            self.block_of[id(s)] = self.block
         return t
+
+    def excluded(self, s: torch.UntypedStorage) -> bool:
+        return id(s) in self._excluded
+
+    def kept(self) -> dict[int, torch.UntypedStorage]:
+        return self._kept
 
     @staticmethod
     def _unpack(t: torch.Tensor) -> torch.Tensor:
@@ -92,3 +101,4 @@ class SavedBytes:
 
     def release(self) -> None:
         self._kept.clear()
+        self.block_of.clear()

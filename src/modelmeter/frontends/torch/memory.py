@@ -27,6 +27,8 @@ from . import (
     aten_costs,
     backward_costs,  # noqa: F401 - registers the backward adapters into ATEN_COSTS
 )
+from .checkpointing import blocks as checkpoint_blocks
+from .checkpointing import checkpointed_bytes, tracking
 from .collect import Collector, hooked
 from .inputs import Inputs
 from .live import LiveBytes, SavedBytes
@@ -191,6 +193,13 @@ def activation_peak(model: torch.nn.Module, inputs: Inputs, device: str) -> tupl
     return tracker.peak, per_layer
 
 
+def _subtrees_cost(collector: Collector, names: list[str]) -> Cost:
+    """Forward cost of the modules ``names`` and everything inside them."""
+    prefixes = tuple(f"{n}." for n in names)
+    inside = (r.own for n, r in collector.records.items() if n in names or n.startswith(prefixes))
+    return sum(inside, Cost())
+
+
 def _batch_and_tokens(args: Any, kwargs: Any) -> tuple[int, int | None]:
     """Samples = the first input's first dimension; tokens = batch x seq for an integer (B, T) input."""
     first = next((t for t in tree_leaves((args, kwargs)) if isinstance(t, torch.Tensor)), None)
@@ -208,12 +217,14 @@ def training_step(
     optimizer: str,
     precision: str,
     gpus: int | None = None,
+    checkpointing: bool = False,
 ) -> Training:
     """One training step measured on ``device``: forward in train mode with grad, then the real backward.
 
     The backward starts from a gradient of ones on every floating output that requires grad (a loss would
     add a few elementwise ops); only the trainable stand-ins get gradients, and the user's parameters'
     ``.grad`` are never touched (``torch.autograd.grad`` returns them instead of accumulating).
+    ``checkpointing``: every block (``checkpointing.blocks``) recomputed in backward; see checkpointing.py.
     """
     half = None if precision == "fp32" else (torch.bfloat16 if precision.startswith("bf16") else torch.float16)
     stand_ins, trainable = _stand_ins(model, device, half, grad=True)
@@ -222,11 +233,12 @@ def training_step(
     excluded = list({id(t): t for t in stand_ins.values()}.values())
     backward = CountCost()
     saved = SavedBytes(exclude=excluded)
+    block_names = checkpoint_blocks(model) if checkpointing else []
     with _mode(model, True), torch.enable_grad():
-        with saved, counted(model) as forward:
+        with saved, counted(model) as forward, tracking(model, saved, block_names) as block_inputs:
             out = torch.func.functional_call(model, stand_ins, args, kwargs, tie_weights=True, strict=False)
         outs = [t for t in tree_leaves(out) if isinstance(t, torch.Tensor) and t.requires_grad]
-        activations = saved.bytes
+        activations = checkpointed_bytes(saved, block_inputs) if checkpointing else saved.bytes
         if outs and trainable:
             with backward:
                 torch.autograd.grad(outs, trainable, grad_outputs=[torch.ones_like(t) for t in outs], allow_unused=True)
@@ -255,6 +267,8 @@ def training_step(
         activations=activations,
         forward_flops=total_cost(forward).flops,
         forward_macs=total_cost(forward).macs,
+        checkpointing=checkpointing,
+        recompute_flops=_subtrees_cost(forward, block_names).flops,
         backward_flops=backward.cost.flops,
         backward_macs=backward.cost.macs,
         samples=samples,
@@ -274,11 +288,12 @@ def measure(
     optimizer: str = "adamw",
     precision: str = "fp32",
     gpus: int | None = None,
+    checkpointing: bool = False,
 ) -> Memory:
     """The ``memory`` part of a report for ``model`` on ``inputs`` (``device``: where the forward can run)."""
     total, by_dtype, buffers = weights(model, weights_dtype)
     peak, per_layer = activation_peak(model, inputs, device)
-    training = training_step(model, inputs, device, optimizer, precision, gpus) if train else None
+    training = training_step(model, inputs, device, optimizer, precision, gpus, checkpointing) if train else None
     return Memory(
         weights=total,
         weights_by_dtype=tuple(by_dtype.items()),
