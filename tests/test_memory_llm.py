@@ -5,6 +5,7 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
+import modelmeter  # noqa: E402
 from modelmeter.frontends.torch.llm import llm_summary  # noqa: E402
 
 # A small Llama with grouped-query attention: d = 256, 8 heads of 32, 2 KV heads, 4 layers, MLP 512, vocab 1000
@@ -98,3 +99,35 @@ def test_moe_total_and_active_params():
     assert moe.experts == 8 and moe.experts_per_token == 2 and moe.expert_params == experts
     # a token runs 2 of the 8 experts: 6/8 of the expert weights are idle for it
     assert moe.active_params == r.totals.params - experts + experts * 2 // 8
+
+
+def test_llama_on_meta_equals_a_real_cpu_run():
+    """Saved activations and inference peak of a tiny Llama (GQA, causal mask, SDPA): meta vs a real CPU run.
+
+    On meta, PyTorch would pick SDPA's math backend and save the T x T probabilities; modelmeter runs the fused
+    kernel a real device picks (fused_attention.py), so both see the same tensors.
+    """
+    from test_memory_torch import profiled_peak, real_saved_bytes
+
+    torch.manual_seed(0)
+    model = transformers.AutoModelForCausalLM.from_config(
+        transformers.LlamaConfig(
+            vocab_size=500, hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+            num_key_value_heads=2, tie_word_embeddings=False,
+        )
+    )  # fmt: skip
+    ids = torch.randint(0, 500, (2, 16))
+    report = modelmeter.summary(model, input_data={"input_ids": ids}, train=True, device="meta")
+
+    class Logits(torch.nn.Module):
+        def __init__(self, m):
+            super().__init__()
+            self.m = m
+
+        def forward(self, x):
+            return self.m(input_ids=x).logits
+
+    assert report.device == "meta"
+    assert report.memory.training.activations == real_saved_bytes(Logits(model), ids)
+    real_peak = profiled_peak(Logits(model), ids)
+    assert abs(report.memory.activations_peak - real_peak) <= 0.10 * real_peak

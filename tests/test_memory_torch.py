@@ -135,7 +135,17 @@ def profiled_peak(model, x):
     return peak
 
 
-@pytest.mark.parametrize("make, shape", [(small_cnn, (8, 3, 32, 32)), (mlp, (64, 10))], ids=["cnn", "mlp"])
+def resnet18():
+    torchvision = pytest.importorskip("torchvision")
+    torch.manual_seed(0)
+    return torchvision.models.resnet18()
+
+
+@pytest.mark.parametrize(
+    "make, shape",
+    [(small_cnn, (8, 3, 32, 32)), (mlp, (64, 10)), (resnet18, (1, 3, 224, 224))],
+    ids=["cnn", "mlp", "resnet18"],
+)
 def test_inference_peak_within_10_percent_of_a_real_cpu_run(make, shape):
     measured = modelmeter.summary(make(), input_size=shape, memory=True).memory.activations_peak
     real = profiled_peak(make(), torch.randn(*shape))

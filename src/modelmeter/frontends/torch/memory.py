@@ -30,6 +30,7 @@ from . import (
 from .checkpointing import blocks as checkpoint_blocks
 from .checkpointing import checkpointed_bytes, tracking
 from .collect import Collector, hooked
+from .fused_attention import FusedAttentionOnMeta
 from .inputs import Inputs
 from .live import LiveBytes, SavedBytes
 from .params import _dtype_name, layer_records
@@ -186,7 +187,7 @@ def activation_peak(model: torch.nn.Module, inputs: Inputs, device: str) -> tupl
     args, kwargs = inputs.on(device)
     per_layer: dict[str, int] = {}
     tracker = LiveBytes()
-    with _output_bytes_hooks(model, per_layer), torch.no_grad():
+    with _output_bytes_hooks(model, per_layer), torch.no_grad(), FusedAttentionOnMeta():
         with tracker:
             out = torch.func.functional_call(model, stand_ins, args, kwargs, tie_weights=True, strict=False)
             del out
@@ -234,7 +235,7 @@ def training_step(
     backward = CountCost()
     saved = SavedBytes(exclude=excluded)
     block_names = checkpoint_blocks(model) if checkpointing else []
-    with _mode(model, True), torch.enable_grad():
+    with _mode(model, True), torch.enable_grad(), FusedAttentionOnMeta():
         with saved, counted(model) as forward, tracking(model, saved, block_names) as block_inputs:
             out = torch.func.functional_call(model, stand_ins, args, kwargs, tie_weights=True, strict=False)
         outs = [t for t in tree_leaves(out) if isinstance(t, torch.Tensor) and t.requires_grad]
