@@ -143,7 +143,7 @@ def resnet18():
 
 @pytest.mark.parametrize(
     "make, shape",
-    [(small_cnn, (8, 3, 32, 32)), (mlp, (64, 10)), (resnet18, (1, 3, 224, 224))],
+    [(small_cnn, (8, 3, 32, 32)), (mlp, (64, 10)), (resnet18, (2, 3, 224, 224))],
     ids=["cnn", "mlp", "resnet18"],
 )
 def test_inference_peak_within_10_percent_of_a_real_cpu_run(make, shape):
