@@ -183,3 +183,27 @@ def test_training_leaves_the_model_untouched():
     assert all(p.dtype == torch.float32 for p in model.parameters())
     assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
     assert all(not m._forward_hooks and not m._forward_pre_hooks for m in model.modules())
+
+
+class Branchy(nn.Module):
+    """A data-dependent branch: cannot run on meta, so modelmeter falls back to real CPU tensors."""
+
+    def __init__(self):
+        super().__init__()
+        self.l1, self.l2 = nn.Linear(10, 20), nn.Linear(20, 5)
+
+    def forward(self, x):
+        h = torch.relu(self.l1(x))
+        return self.l2(h) if h.sum().item() >= 0 else h
+
+
+def test_memory_on_the_cpu_fallback():
+    model = Branchy()
+    r = modelmeter.summary(model, input_size=(4, 10), train=True, optimizer="adam")
+    assert r.device == "cpu"
+    t = r.memory.training
+    assert t.activations == 160 + 320  # x and the ReLU output, as for the MLP on meta
+    assert t.total == 16 * 325 + 480
+    # the peak adds the 4-byte scalar of h.sum() to the MLP's 640 B only if it is alive at the peak: it is not
+    assert r.memory.activations_peak == 640
+    assert all(p.grad is None for p in model.parameters())
