@@ -63,7 +63,7 @@ def test_input_option_overrides_default(capsys):
     "argv,code,needle",
     [
         (["summary", "no/such/file.py:Net"], 1, "no such file"),
-        (["summary", "examples"], 1, "not a model reference"),
+        (["summary", "examples"], 1, "examples: is a directory"),
         (["summary", "examples/seed_models.py:LeNet"], 1, "did you mean 'LeNet5'"),
         (["summary", "torchvision:resnet5"], 1, "did you mean"),
         (["summary", LENET, "--input", "1,a"], 2, "--input"),

@@ -10,6 +10,7 @@ from ._api import summary
 from ._report import InputInfo, LayerStats, OpStats, Report, Totals
 from ._version import __version__
 from .errors import (
+    CheckpointError,
     ForwardError,
     InputError,
     ModelMeterError,
@@ -22,6 +23,7 @@ from .formulas import Cost
 from .memory import Memory, Training
 
 __all__ = [
+    "CheckpointError",
     "Cost",
     "ForwardError",
     "InputError",

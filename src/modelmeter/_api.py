@@ -27,6 +27,8 @@ def summary(
     device: str = "auto",
     strict: bool = False,
     name: str | None = None,
+    partial: bool = False,
+    trust_pickle: bool = False,
     memory: bool = False,
     weights_dtype: str | None = None,
     train: bool = False,
@@ -42,6 +44,13 @@ def summary(
     or as ``input_data`` (a tensor, a tuple of positional inputs, or a dict of keyword inputs). The model
     runs on meta tensors; ``device="auto"`` falls back to real CPU tensors if an op cannot run on meta.
     ``strict=True`` raises :class:`~modelmeter.errors.UncountedOpsError` if any op lacks a formula.
+    ``partial=True``: if the forward fails, return the report of what ran (``report.partial`` is True and
+    ``report.error`` says what failed) instead of raising :class:`~modelmeter.errors.ForwardError`.
+
+    A checkpoint (``model.pt``, ``.pth``, ``.bin``, ``.ckpt``, ``.safetensors``) holding a state dict gives a
+    report of its tensors per name prefix (no forward, so no MACs); a pickled full model in it is refused
+    (:class:`~modelmeter.errors.CheckpointError`) unless ``trust_pickle=True``, since unpickling runs code.
+    Global torch settings and the random state are restored afterwards, error or not.
 
     Memory (``report.memory``, docs/memory.md) is measured when ``memory=True``, ``weights_dtype`` (re-price
     the weights: ``"bf16"``, ``"int4"``, ...) or ``train=True`` is given. ``train=True`` adds one training
@@ -51,14 +60,65 @@ def summary(
     ``checkpointing=True`` measures the step with activation checkpointing of every repeated block.
     """
     _require_torch()
+    from .frontends.torch.guard import preserved_torch_state
+
+    memory_options = None
+    if memory or train or weights_dtype is not None:
+        from .memory.dtypes import canonical
+        from .memory.training import check
+
+        check(optimizer, precision)
+        memory_options = {
+            "weights_dtype": canonical(weights_dtype) if weights_dtype is not None else None,
+            "train": train,
+            "optimizer": optimizer,
+            "precision": precision,
+            "gpus": gpus,
+            "checkpointing": checkpointing,
+        }
+    with preserved_torch_state():
+        report, module, inputs = _summary(
+            model, input_size, input_data, dtypes, device, strict, name, partial, trust_pickle
+        )
+        if memory_options is not None and module is not None and not report.partial:
+            from .frontends.torch.memory import measure
+
+            report = dataclasses.replace(report, memory=measure(module, inputs, report.device, **memory_options))
+        return report
+
+
+def _summary(
+    model: Any,
+    input_size: Any,
+    input_data: Any,
+    dtypes: Sequence[Any] | None,
+    device: str,
+    strict: bool,
+    name: str | None,
+    partial: bool,
+    trust_pickle: bool,
+) -> tuple[Report, Any, Any]:
+    """The report, and the module and inputs it ran (None for a checkpoint's state dict: no forward)."""
     from .frontends.torch.analyze import analyze_module
     from .frontends.torch.inputs import Inputs
 
     if isinstance(model, (str, os.PathLike)):
-        from .frontends.torch.references import load
+        from .frontends.torch.checkpoint import checkpoint_report, is_checkpoint, read_checkpoint
+        from .frontends.torch.references import Loaded, load
 
         ref = os.fspath(model)
-        loaded = load(ref)
+        if is_checkpoint(ref):
+            got = read_checkpoint(ref, trust_pickle=trust_pickle)
+            if not isinstance(got, tuple):  # a trusted pickled nn.Module: analyze it like any model
+                loaded = Loaded(got, name or os.path.basename(ref))
+            else:
+                report = checkpoint_report(name or os.path.basename(ref), *got)
+                if input_size is not None or input_data is not None:
+                    note = "a state dict has no forward; the input given was not used"
+                    report = dataclasses.replace(report, notes=(*report.notes, note))
+                return report, None, None
+        else:
+            loaded = load(ref)
         model, name = loaded.model, name or loaded.name
         if input_size is None and input_data is None:
             if loaded.input_size is None:
@@ -66,29 +126,6 @@ def summary(
             input_size = loaded.input_size
     if input_size is None and input_data is None:
         raise InputError("give input_size (e.g. (1, 3, 224, 224)) or input_data (tensors)")
-    if train:
-        from .memory.training import check
-
-        check(optimizer, precision)
-    if weights_dtype is not None:
-        from .memory.dtypes import canonical
-
-        canonical(weights_dtype)
     inputs = Inputs(input_size=input_size, input_data=input_data, dtypes=dtypes)
-    report = analyze_module(model, inputs, name=name, device=device, strict=strict)
-    if memory or train or weights_dtype is not None:
-        from .frontends.torch.memory import measure
-
-        mem = measure(
-            model,
-            inputs,
-            report.device,
-            weights_dtype=weights_dtype,
-            train=train,
-            optimizer=optimizer,
-            precision=precision,
-            gpus=gpus,
-            checkpointing=checkpointing,
-        )
-        report = dataclasses.replace(report, memory=mem)
-    return report
+    report = analyze_module(model, inputs, name=name, device=device, strict=strict, partial=partial)
+    return report, model, inputs

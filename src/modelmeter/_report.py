@@ -60,9 +60,12 @@ class LayerStats:
     calls: int
     macs: int
     flops: int
+    # Checkpoint reports only (rows are name prefixes of a state dict): tensors under the prefix and their bytes.
+    tensors: int | None = None
+    bytes: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "name": self.name,
             "type": self.type,
             "depth": self.depth,
@@ -75,6 +78,11 @@ class LayerStats:
             "macs": self.macs,
             "flops": self.flops,
         }
+        if self.tensors is not None:
+            out["tensors"] = self.tensors
+        if self.bytes is not None:
+            out["bytes"] = self.bytes
+        return out
 
 
 @dataclass(frozen=True)
@@ -127,6 +135,11 @@ class Report:
     ops: tuple[OpStats, ...]
     uncounted_ops: tuple[tuple[str, int], ...]
     device: str
+    # partial: the forward failed and this is what ran before it did (``summary(..., partial=True)``);
+    # error: that failure's message. notes: what the reader must know to read the numbers right.
+    partial: bool = False
+    error: str | None = None
+    notes: tuple[str, ...] = ()
     memory: Memory | None = None  # filled when memory was asked for (summary(memory=True / train=True))
     llm: LLMSizing | None = None  # filled for language models sized from a config (frontends/torch/llm.py)
 
@@ -159,6 +172,9 @@ class Report:
             "layers": [row.to_dict() for row in self.layers],
             "ops": [op.to_dict() for op in self.ops],
             "uncounted_ops": dict(self.uncounted_ops),
+            "partial": self.partial,
+            "error": self.error,
+            "notes": list(self.notes),
             **({"memory": self.memory.to_dict()} if self.memory is not None else {}),
             **({"llm": self.llm.to_dict()} if self.llm is not None else {}),
         }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -10,7 +11,7 @@ from typing import Any
 import click
 
 from ._version import __version__
-from .errors import ModelMeterError, UsageError
+from .errors import ForwardError, ModelMeterError, UsageError
 
 DEVICES = ("auto", "meta", "cpu")  # mirrors frontends.torch.analyze.DEVICES without importing torch
 # mirror modelmeter.memory.{dtypes,training} (no torch there, but keep the CLI's import light)
@@ -43,6 +44,10 @@ def _common(fn: Callable[..., Any]) -> Callable[..., Any]:
             click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True,
                          help="Where the forward runs; auto = meta, CPU only if an op needs it."),
             click.option("--strict", is_flag=True, help="Fail if any op ran without a formula."),
+            click.option("--partial", is_flag=True,
+                         help="If the forward fails, still print what ran before it failed (exit code 1)."),
+            click.option("--trust-pickle", is_flag=True,
+                         help="Unpickle a checkpoint holding a full model; this runs code from the file."),
             click.option("--debug", is_flag=True, help="Show tracebacks on errors."),
         ]
     ):
@@ -77,6 +82,8 @@ def summary(
     dtypes: tuple[str, ...],
     device: str,
     strict: bool,
+    partial: bool,
+    trust_pickle: bool,
     debug: bool,
     depth: int | None,
     fmt: str,
@@ -89,24 +96,34 @@ def summary(
     gpus: int | None = None,
     checkpointing: bool = False,
 ) -> None:
-    """Per-layer table and totals for MODEL (torchvision:NAME, FILE.py:NAME)."""
+    """Per-layer table and totals for MODEL (torchvision:NAME, FILE.py:NAME, a checkpoint .pt/.safetensors)."""
     from ._api import summary as run_summary
 
     sizes = [parse_shape(s) for s in inputs] or None
+    if output:
+        _check_output(output, model)
     report = run_summary(
-        model,
-        input_size=sizes,
-        dtypes=list(dtypes) or None,
-        device=device,
-        strict=strict,
-        memory=with_memory,
-        weights_dtype=weights_dtype,
-        train=train,
-        optimizer=optimizer,
-        precision=precision,
-        gpus=gpus,
-        checkpointing=checkpointing,
-    )
+        model, input_size=sizes, dtypes=list(dtypes) or None, device=device, strict=strict,
+        partial=partial, trust_pickle=trust_pickle, memory=with_memory, weights_dtype=weights_dtype, train=train,
+        optimizer=optimizer, precision=precision, gpus=gpus, checkpointing=checkpointing,
+    )  # fmt: skip
+    _emit(report, fmt, depth, output)
+    if fmt != "json":
+        for note in report.notes:
+            click.echo(f"note: {note}", err=True)
+    if report.partial:  # the report of what ran is out; the failure still decides the exit code
+        raise ForwardError(report.error or "the forward failed")
+
+
+def _check_output(output: str, model: str) -> None:
+    """Never overwrite the file being analyzed (``-o net.py`` would lose the user's model)."""
+    target = os.path.realpath(output)
+    source = model.rpartition(":")[0] if ".py:" in model else model
+    if os.path.exists(source) and os.path.realpath(source) == target:
+        raise UsageError(f"--output {output!r} is the model file itself; choose another file")
+
+
+def _emit(report: Any, fmt: str, depth: int | None, output: str | None) -> None:
     if fmt == "json":
         text = report.to_json() + "\n"
     elif output:
@@ -123,8 +140,11 @@ def summary(
             click.echo("\n" + memory_text(report.memory), nl=False)
         return
     if output:
-        with open(output, "w", encoding="utf-8") as f:
-            f.write(text)
+        try:
+            with open(output, "w", encoding="utf-8") as f:
+                f.write(text)
+        except OSError as exc:
+            raise ModelMeterError(f"cannot write {output}: {exc.strerror or exc}") from exc
     else:
         click.echo(text, nl=False)
 
@@ -134,12 +154,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     try:
-        cli.main(args=args, prog_name="modelmeter", standalone_mode=False)
+        # Not cli.main(): it turns Ctrl-C into Abort after printing a blank line; here Ctrl-C reaches the handler below.
+        with cli.make_context("modelmeter", args) as ctx:
+            cli.invoke(ctx)
         return 0
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.ClickException as exc:
-        click.echo(f"error: {exc.format_message()}", err=True)
+        if type(exc).__name__ == "NoArgsIsHelpError" and getattr(exc, "ctx", None) is not None:  # bare `modelmeter`
+            click.echo(exc.ctx.get_help(), err=True)
+            return 2
+        click.echo(f"error: {_one_line(exc.format_message())}", err=True)
         return 2 if isinstance(exc, click.UsageError) else exc.exit_code
     except click.exceptions.Abort:
         click.echo("error: aborted", err=True)
@@ -147,15 +172,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("error: interrupted", err=True)
         return 130
+    except BrokenPipeError:  # `modelmeter ... | head`: the reader left; nothing to report
+        _silence_stdout()
+        return 1
     except ModelMeterError as exc:
         if debug:
             traceback.print_exc()
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {_one_line(str(exc))}", err=True)
         return 2 if isinstance(exc, UsageError) else 1
     except Exception as exc:  # noqa: BLE001 - the boundary: a bug must still be one line without --debug
         if debug:
             traceback.print_exc()
-        click.echo(
-            f"error: internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)", err=True
-        )
+        message = f"internal error: {type(exc).__name__}: {_one_line(str(exc))}"
+        click.echo(f"error: {message} (rerun with --debug for the traceback)", err=True)
         return 1
+
+
+def _one_line(message: str) -> str:
+    """The error contract is one line: a multi-line message (e.g. from a library) is joined with ' | '."""
+    return " | ".join(line.strip() for line in message.splitlines() if line.strip())
+
+
+def _silence_stdout() -> None:
+    # Python flushes stdout at exit and would raise BrokenPipeError again; point it at devnull instead.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass

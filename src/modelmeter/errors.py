@@ -6,6 +6,7 @@ line ``error: ...`` and exit code 1 (:class:`UsageError`: exit code 2).
     ModelMeterError
     ├── UsageError          bad arguments (CLI exit code 2)
     ├── ModelRefError       a model reference that cannot be resolved (file, attribute, zoo name)
+    │   └── CheckpointError a checkpoint (.pt/.pth/.bin/.ckpt/.safetensors) that cannot be read safely or at all
     ├── InputError          input sizes or data that do not fit the model
     ├── ForwardError        the model's forward raised; names the module path and its input shapes
     ├── SpecError           a layer spec (YAML/JSON) that is invalid
@@ -25,6 +26,11 @@ class UsageError(ModelMeterError):
 
 class ModelRefError(ModelMeterError):
     """A model reference (``torchvision:NAME``, ``FILE.py:NAME``) cannot be resolved."""
+
+
+class CheckpointError(ModelRefError):
+    """A checkpoint file cannot be read, or reading it would run code from the file (a pickled object:
+    refused unless ``trust_pickle=True`` / ``--trust-pickle``)."""
 
 
 class InputError(ModelMeterError):

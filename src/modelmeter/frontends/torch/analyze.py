@@ -1,21 +1,24 @@
 """Analyze an nn.Module: parameters from the module, compute and shapes from one forward on meta.
 
 The user's module is never moved or mutated: its forward runs through ``torch.func.functional_call``
-with stand-in tensors (empty meta tensors; on the CPU fallback, clones of its buffers), under no_grad,
+with stand-in tensors (empty meta tensors; on the CPU fallback, copies of its weights), under no_grad,
 with hooks that are removed before returning.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import os
 from itertools import chain
 
 import torch
+from torch.utils._pytree import tree_leaves
 
-from ..._report import LayerRecord, Report, build_report
+from ..._report import Report, build_report
 from ...errors import ForwardError, InputError, UncountedOpsError
 from .collect import Collector, hooked
+from .guard import preserved_module
 from .inputs import Inputs
 from .params import layer_records, totals
 
@@ -26,26 +29,26 @@ def _stand_ins(model: torch.nn.Module, device: str) -> dict[str, torch.Tensor]:
     """Tensors to run the forward with, by name; tied tensors keep one shared stand-in."""
     made: dict[int, torch.Tensor] = {}
     out: dict[str, torch.Tensor] = {}
-    named = chain(
-        ((n, t, True) for n, t in model.named_parameters(remove_duplicate=False)),
-        ((n, t, False) for n, t in model.named_buffers(remove_duplicate=False)),
-    )
-    for name, t, is_param in named:
+    named = chain(model.named_parameters(remove_duplicate=False), model.named_buffers(remove_duplicate=False))
+    for name, t in named:
         if id(t) not in made:
             if device == "meta":
                 made[id(t)] = torch.empty_like(t, device="meta")
             elif t.device.type == "meta":
                 made[id(t)] = torch.zeros(t.shape, dtype=t.dtype)
-            elif is_param and t.device.type == "cpu":
-                made[id(t)] = t  # read-only under no_grad
             else:
-                made[id(t)] = t.detach().to("cpu", copy=True)  # buffers may be updated in place (BatchNorm)
+                # A copy, parameters too: a forward may update a tensor in place (BatchNorm's running stats,
+                # a hand-written weight renormalisation) and the user's state dict must not change.
+                made[id(t)] = t.detach().to("cpu", copy=True)
         out[name] = made[id(t)]
     return out
 
 
-def _materialized_bytes(model: torch.nn.Module) -> int:
-    return sum(t.numel() * t.element_size() for t in chain(model.parameters(), model.buffers()) if t.is_meta)
+def _cpu_bytes(model: torch.nn.Module, inputs: Inputs) -> int:
+    """Bytes the CPU fallback allocates before the forward starts: a copy of every weight and every input."""
+    weights = {id(t): t for t in chain(model.parameters(), model.buffers())}.values()
+    tensors = chain(weights, (t for t in tree_leaves(inputs.on("meta")) if isinstance(t, torch.Tensor)))
+    return sum(t.numel() * t.element_size() for t in tensors)
 
 
 def _available_bytes() -> int:
@@ -55,17 +58,16 @@ def _available_bytes() -> int:
         return 1 << 62
 
 
-def _forward(model: torch.nn.Module, inputs: Inputs, device: str, template: dict[str, LayerRecord]) -> Collector:
-    collector = Collector(copy.deepcopy(template))
+def _forward(model: torch.nn.Module, inputs: Inputs, device: str, collector: Collector) -> None:
     stand_ins = _stand_ins(model, device)
     args, kwargs = inputs.on(device)
-    with hooked(model, collector) as mode, torch.no_grad():
+    with preserved_module(model), hooked(model, collector) as mode, torch.no_grad():
         try:
             with mode:
                 torch.func.functional_call(model, stand_ins, args, kwargs, tie_weights=True, strict=False)
         except Exception as exc:
             path, shapes = collector.stack[-1] if collector.stack else ("", [])
-            kind = template[path].type if path in template else type(model).__name__
+            kind = collector.records[path].type if path in collector.records else type(model).__name__
             first = (str(exc).strip().splitlines() or [""])[0]
             raise ForwardError(
                 f"the model's forward failed in module '{path or '<root>'}' ({kind}) called with input shapes "
@@ -73,7 +75,6 @@ def _forward(model: torch.nn.Module, inputs: Inputs, device: str, template: dict
                 module_path=path,
                 input_shapes=[list(s) for s in shapes],
             ) from exc
-    return collector
 
 
 def analyze_module(
@@ -83,45 +84,73 @@ def analyze_module(
     name: str | None = None,
     device: str = "auto",
     strict: bool = False,
+    partial: bool = False,
 ) -> Report:
     """Count ``model``'s parameters and the compute of one forward on ``inputs``.
 
     ``device="auto"`` runs on meta and falls back to real tensors on the CPU only if an op cannot run on
     meta; the report's ``device`` says which was used. Counts do not depend on the device.
+    ``partial=True``: if the forward fails, return what ran before it failed (``report.partial``,
+    ``report.error``) instead of raising :class:`ForwardError`.
     """
     if not isinstance(model, torch.nn.Module):
         raise InputError(f"expected a torch.nn.Module, got {type(model).__name__}")
+    if isinstance(model, torch.jit.ScriptModule):  # compiled: no Python forward to run with stand-in weights
+        raise InputError("a TorchScript module cannot be analyzed; pass the Python nn.Module it was scripted from")
     if device not in DEVICES:
         raise InputError(f"device must be one of {', '.join(DEVICES)}, got {device!r}")
     template = layer_records(model)
     tried = ["meta", "cpu"] if device == "auto" else [device]
     collector: Collector | None = None
+    failed: tuple[Collector, str, ForwardError] | None = None  # the last attempt that failed
     used = tried[0]
-    for i, used in enumerate(tried):
+    for used in tried:
         if used == "cpu":
-            need = _materialized_bytes(model)
-            if need and need > _available_bytes() // 2:
-                raise ForwardError(
-                    f"the forward cannot run on meta and materializing the weights on the CPU needs "
-                    f"{need / 2**30:.1f} GiB, more than half the available memory; nothing was counted"
+            need, free = _cpu_bytes(model, inputs), _available_bytes()
+            if need > free // 2:
+                msg = (
+                    f"refusing to run on the CPU: copying the weights and inputs there needs {need / 2**30:.1f} GiB, "
+                    f"more than half the available memory ({free / 2**30:.1f} GiB)"
                 )
+                if failed:  # say why meta was not enough, and keep where it failed
+                    prev = failed[2]
+                    error = ForwardError(f"{msg}; on meta, {prev}", prev.module_path, prev.input_shapes)
+                    failed = (failed[0], failed[1], error)
+                else:
+                    failed = (Collector(copy.deepcopy(template)), used, ForwardError(msg))
+                break
+        attempt = Collector(copy.deepcopy(template))
         try:
-            collector = _forward(model, inputs, used, template)
+            _forward(model, inputs, used, attempt)
+            collector, failed = attempt, None
             break
-        except ForwardError:
-            if i == len(tried) - 1:
-                raise
+        except ForwardError as exc:
+            failed = (attempt, used, exc)
+    if failed is not None:
+        attempt, used, error = failed
+        if not partial:
+            raise error
+        return dataclasses.replace(
+            _report(model, name, inputs, attempt, used),
+            partial=True,
+            error=str(error),
+            notes=("partial: the forward failed; the counts cover only what ran before the failure",),
+        )
     assert collector is not None
     uncounted = dict(collector.uncounted)
     if strict and uncounted:
         listed = ", ".join(f"{op} x{n}" for op, n in sorted(uncounted.items()))
         raise UncountedOpsError(f"strict: ops ran without a formula: {listed}", uncounted)
+    return _report(model, name, inputs, collector, used)
+
+
+def _report(model: torch.nn.Module, name: str | None, inputs: Inputs, collector: Collector, used: str) -> Report:
     return build_report(
         model=name or type(model).__name__,
         inputs=inputs.info(),
         records=list(collector.records.values()),
         op_costs=collector.op_costs,
-        uncounted_ops=uncounted,
+        uncounted_ops=dict(collector.uncounted),
         totals=totals(model),
         device=used,
     )

@@ -41,6 +41,15 @@ def normalize_sizes(input_size: InputSize) -> list[tuple[int, ...]]:
     return sizes  # type: ignore[return-value]
 
 
+def _meta_tensor(shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
+    try:
+        return torch.empty(shape, dtype=dtype, device="meta")
+    except RuntimeError as exc:  # "Storage size calculation overflowed": more elements than torch can address
+        raise InputError(
+            f"input shape {shape}: too large for a tensor ({str(exc).splitlines()[0][:120]}); give a smaller shape"
+        ) from exc
+
+
 class Inputs:
     """Positional and keyword inputs, and a way to make them on a device."""
 
@@ -61,7 +70,7 @@ class Inputs:
             if len(names) != len(sizes):
                 raise InputError(f"{len(sizes)} input shapes but {len(names)} dtypes; give one dtype or one per input")
             self.args: tuple[Any, ...] = tuple(
-                torch.empty(s, dtype=to_dtype(d), device="meta") for s, d in zip(sizes, names, strict=True)
+                _meta_tensor(s, to_dtype(d)) for s, d in zip(sizes, names, strict=True)
             )
         elif isinstance(input_data, torch.Tensor):
             self.args = (input_data,)
@@ -82,7 +91,12 @@ class Inputs:
         ]
 
     def on(self, device: str) -> tuple[tuple[Any, ...], dict[str, Any]]:
-        """The inputs as fresh tensors on ``device``: empty on meta; on CPU random floats / zero ints."""
+        """The inputs as fresh tensors on ``device``: empty on meta; on CPU random floats / zero ints.
+
+        The random floats come from a generator of our own with a fixed seed: the same run gives the same
+        numbers (the report is deterministic) and the user's global random state is not touched.
+        """
+        gen = torch.Generator().manual_seed(0)
 
         def make(t: Any) -> Any:
             if not isinstance(t, torch.Tensor):
@@ -92,7 +106,7 @@ class Inputs:
             if t.device.type != "meta":
                 return t.detach().clone()
             if t.dtype.is_floating_point or t.dtype.is_complex:
-                return torch.randn(t.shape, dtype=t.dtype)
+                return torch.randn(t.shape, dtype=t.dtype, generator=gen)
             return torch.zeros(t.shape, dtype=t.dtype)
 
         return tree_map(make, self.args), tree_map(make, self.kwargs)

@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from ..._files import check_readable_file, shown
 from ...errors import ModelRefError
 from .build import build_on_meta
 
@@ -85,7 +86,7 @@ def load_torchvision(ref: str) -> Loaded:
     )
     if name not in supported:
         raise ModelRefError(
-            f"{ref}: unknown torchvision model {name!r}{_did_you_mean(name, supported)} "
+            f"{shown(ref)}: unknown torchvision model {name!r}{_did_you_mean(name, supported)} "
             "(classification, segmentation and video models are supported)"
         )
     entries = list(tvm.get_model_weights(name))
@@ -93,7 +94,7 @@ def load_torchvision(ref: str) -> Loaded:
         found = [w for w in entries if w.name == weights_name]
         if not found:
             raise ModelRefError(
-                f"{ref}: {name} has no weights {weights_name!r}; it has {', '.join(w.name for w in entries)}"
+                f"{shown(ref)}: {name} has no weights {weights_name!r}; it has {', '.join(w.name for w in entries)}"
             )
         weights = found[0]
     else:
@@ -124,9 +125,10 @@ def _import_file(path: Path) -> Any:
     sys.modules[module_name] = module
     try:
         spec.loader.exec_module(module)
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # SystemExit: a script's sys.exit() must not end modelmeter silently
         sys.modules.pop(module_name, None)
-        raise ModelRefError(f"{path}: importing it raised {type(exc).__name__}: {exc}") from exc
+        first = (str(exc).strip().splitlines() or [""])[0]
+        raise ModelRefError(f"{path}: importing it raised {type(exc).__name__}: {first}") from exc
     finally:
         sys.path.remove(str(path.parent.resolve()))
     return module
@@ -154,11 +156,7 @@ def _declared_input_size(obj: Any) -> list[tuple[int, ...]] | None:
 
 def load_file(ref: str) -> Loaded:
     path_text, sep, attr = ref.rpartition(":") if not ref.endswith(".py") else (ref, "", "")
-    path = Path(path_text)
-    if not path.exists():
-        raise ModelRefError(f"{path}: no such file")
-    if path.is_dir():
-        raise ModelRefError(f"{path}: is a directory; give a .py file and a model name, e.g. {path}/net.py:Net")
+    path = check_readable_file(path_text)
     module = _import_file(path)
     classes = _module_classes(module)
     if not attr:
@@ -176,8 +174,10 @@ def load_file(ref: str) -> Loaded:
         try:
             model = build_on_meta(obj)
         except Exception as exc:
-            why = f"{type(exc).__name__}: {exc}"
-            raise ModelRefError(f"{path}:{attr}: calling it with no arguments raised {why}") from exc
+            first = (str(exc).strip().splitlines() or [""])[0]
+            raise ModelRefError(
+                f"{path}:{attr}: calling it with no arguments raised {type(exc).__name__}: {first}"
+            ) from exc
         if isinstance(model, torch.nn.Module):
             model.eval()
     else:
@@ -199,6 +199,34 @@ def load(ref: str) -> Loaded:
         return load_torchvision(ref)
     if ref.endswith(".py") or ".py:" in ref:
         return load_file(ref)
-    raise ModelRefError(
-        f"{ref!r}: not a model reference; use torchvision:NAME, path/to/file.py:ClassOrFactory or a layer spec .yaml"
-    )
+    head = ref.rpartition(":")[0]
+    if head and _exists(head) and not _exists(ref):  # dir:Name or notes.txt:Name: the file part is what is wrong
+        ref = head
+    if _looks_like_path(ref):
+        path = check_readable_file(ref)  # raises: missing, a directory, empty, unreadable
+        raise ModelRefError(
+            f"{shown(ref)}: unknown file kind {path.suffix or '(no suffix)'!r}; modelmeter reads Python files "
+            f"(net.py:Net), checkpoints ({', '.join(_checkpoint_suffixes())}) and layer specs (.yaml, .json)"
+        )
+    raise ModelRefError(f"{shown(ref)}: not a model reference; {_KINDS}")
+
+
+_KINDS = "use torchvision:NAME, path/to/file.py:ClassOrFactory, a checkpoint .pt or a layer spec .yaml"
+
+
+def _checkpoint_suffixes() -> tuple[str, ...]:
+    from .checkpoint import CHECKPOINT_SUFFIXES
+
+    return CHECKPOINT_SUFFIXES
+
+
+def _exists(ref: str) -> bool:
+    try:
+        return Path(ref).exists()
+    except (OSError, ValueError):  # a NUL byte, a name too long
+        return False
+
+
+def _looks_like_path(ref: str) -> bool:
+    """A name with a directory or a suffix, or one that exists: reported as a file, not as a bad reference."""
+    return "/" in ref or "\\" in ref or bool(Path(ref).suffix) or _exists(ref)

@@ -1,0 +1,83 @@
+"""Leave torch and the user's model exactly as they were, whatever the model's forward does.
+
+A forward may flip global settings (``torch.set_default_dtype``, grad mode, deterministic algorithms), draw
+from the global random generator (dropout on the CPU fallback), switch its modules' train/eval mode or
+requires_grad flags, or reassign its own parameters. The analysis must not leave any of that behind, also
+when the forward raises or the user presses Ctrl-C; these context managers restore it in ``finally``.
+Only what changed is written back, so an untouched setting is never re-set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import torch
+
+
+def _global_settings() -> dict[str, Any]:
+    return {
+        "default_dtype": torch.get_default_dtype(),
+        "grad_enabled": torch.is_grad_enabled(),
+        "deterministic": (torch.are_deterministic_algorithms_enabled(),
+                          torch.is_deterministic_algorithms_warn_only_enabled()),
+        "anomaly": (torch.is_anomaly_enabled(), torch.is_anomaly_check_nan_enabled()),
+        "matmul_precision": torch.get_float32_matmul_precision(),
+        "cudnn": (torch.backends.cudnn.enabled, torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic),
+    }  # fmt: skip
+
+
+def _restore_global(saved: dict[str, Any]) -> None:
+    now = _global_settings()
+    if now["default_dtype"] != saved["default_dtype"]:
+        torch.set_default_dtype(saved["default_dtype"])
+    if now["grad_enabled"] != saved["grad_enabled"]:
+        torch.set_grad_enabled(saved["grad_enabled"])
+    if now["deterministic"] != saved["deterministic"]:
+        torch.use_deterministic_algorithms(saved["deterministic"][0], warn_only=saved["deterministic"][1])
+    if now["anomaly"] != saved["anomaly"]:
+        torch.set_anomaly_enabled(saved["anomaly"][0], saved["anomaly"][1])
+    if now["matmul_precision"] != saved["matmul_precision"]:
+        torch.set_float32_matmul_precision(saved["matmul_precision"])
+    if now["cudnn"] != saved["cudnn"]:
+        cudnn = torch.backends.cudnn
+        cudnn.enabled, cudnn.benchmark, cudnn.deterministic = saved["cudnn"]
+
+
+@contextmanager
+def preserved_torch_state() -> Iterator[None]:
+    """Global torch settings and the random generators' states, restored on exit (error and Ctrl-C too)."""
+    saved = _global_settings()
+    rng = torch.random.get_rng_state()
+    # Reading CUDA's generators would initialise CUDA; only a process that already did so can have changed them.
+    cuda_rng = torch.cuda.get_rng_state_all() if torch.cuda.is_available() and torch.cuda.is_initialized() else None
+    try:
+        yield
+    finally:
+        _restore_global(saved)
+        torch.random.set_rng_state(rng)
+        if cuda_rng is not None:
+            torch.cuda.set_rng_state_all(cuda_rng)
+
+
+@contextmanager
+def preserved_module(model: torch.nn.Module) -> Iterator[None]:
+    """The module tree's train/eval flags, requires_grad flags and parameter/buffer objects, restored on exit."""
+    modules = list(model.modules())
+    training = [m.training for m in modules]
+    tensors = [(dict(m._parameters), dict(m._buffers)) for m in modules]
+    grads = [(p, p.requires_grad) for p in model.parameters()]
+    try:
+        yield
+    finally:
+        for m, was_training, (params, buffers) in zip(modules, training, tensors, strict=True):
+            if m.training != was_training:
+                m.training = was_training  # not m.train(): that recurses and may be overridden
+            for own, saved in ((m._parameters, params), (m._buffers, buffers)):
+                if own.keys() != saved.keys() or any(own[k] is not v for k, v in saved.items()):
+                    own.clear()
+                    own.update(saved)
+        for p, flag in grads:
+            if p.requires_grad != flag:
+                p.requires_grad_(flag)
