@@ -39,3 +39,22 @@ def test_table_shows_memory_and_bad_choices_are_usage_errors(capsys, monkeypatch
     out = capsys.readouterr().out
     assert "re-priced as int4" in out and "activations, peak" in out
     assert main(["summary", LENET, "--train", "--optimizer", "lion"]) == 2
+
+
+def test_memory_and_llm_documents_follow_the_json_schema():
+    jsonschema = pytest.importorskip("jsonschema")
+    import modelmeter
+
+    root = __import__("pathlib").Path(__file__).parent.parent
+    schema = json.loads((root / "docs" / "modelmeter-1.schema.json").read_text(encoding="utf-8"))
+    validator = jsonschema.Draft202012Validator(schema)
+    lenet = str(root / "examples" / "seed_models.py") + ":LeNet5"
+    for kw in ({"memory": True}, {"weights_dtype": "int4"}, {"train": True, "gpus": 4, "checkpointing": True}):
+        validator.validate(json.loads(modelmeter.summary(lenet, **kw).to_json()))
+    transformers = pytest.importorskip("transformers")
+    from modelmeter.frontends.torch.llm import llm_summary
+
+    cfg = transformers.LlamaConfig(
+        vocab_size=100, hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=4
+    )
+    validator.validate(json.loads(llm_summary(cfg, seq_len=8, tokens="1M", gpus=2).to_json()))

@@ -7,6 +7,7 @@
 """
 
 from ._api import summary
+from ._compare import CompareEntry, compare
 from ._report import InputInfo, LayerStats, OpStats, Report, Totals
 from ._version import __version__
 from .errors import (
@@ -24,6 +25,7 @@ from .memory import Memory, Training
 
 __all__ = [
     "CheckpointError",
+    "CompareEntry",
     "Cost",
     "ForwardError",
     "InputError",
@@ -40,5 +42,6 @@ __all__ = [
     "UncountedOpsError",
     "UsageError",
     "__version__",
+    "compare",
     "summary",
 ]

@@ -102,6 +102,7 @@ def _summary(
     from .frontends.torch.analyze import analyze_module
     from .frontends.torch.inputs import Inputs
 
+    published: dict[str, Any] = {}
     if isinstance(model, (str, os.PathLike)):
         from .frontends.torch.checkpoint import checkpoint_report, is_checkpoint, read_checkpoint
         from .frontends.torch.references import Loaded, load
@@ -120,6 +121,7 @@ def _summary(
         else:
             loaded = load(ref)
         model, name = loaded.model, name or loaded.name
+        published = loaded.published
         if input_size is None and input_data is None:
             if loaded.input_size is None:
                 raise InputError(f"{ref}: no default input size; give one, e.g. --input 1,3,224,224")
@@ -128,4 +130,7 @@ def _summary(
         raise InputError("give input_size (e.g. (1, 3, 224, 224)) or input_data (tensors)")
     inputs = Inputs(input_size=input_size, input_data=input_data, dtypes=dtypes)
     report = analyze_module(model, inputs, name=name, device=device, strict=strict, partial=partial)
+    # what the source publishes (torchvision: num_params, _ops, acc@1) travels with the report, for `compare`
+    if published:
+        report = dataclasses.replace(report, published=tuple(published.items()))
     return report, model, inputs

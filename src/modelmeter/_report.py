@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from .formulas import Cost
@@ -99,6 +99,33 @@ class OpStats:
 
 
 @dataclass(frozen=True)
+class OwnStats:
+    """What a layer holds and runs *itself*, outside its children (``report.own()``).
+
+    ``macs``/``flops`` are exactly the ops run directly in the layer, so they add up over all layers to
+    the totals. ``params`` is the layer's params minus its children's, floored at 0: exact without weight
+    sharing; a tensor shared by two subtrees shows under both (treemaps, per-type bars).
+    """
+
+    name: str
+    type: str
+    params: int
+    macs: int
+    flops: int
+
+
+@dataclass(frozen=True)
+class TypeStats:
+    """Totals per layer type (``report.by_type()``), from :class:`OwnStats`; ``count`` is modules of the type."""
+
+    type: str
+    count: int
+    params: int
+    macs: int
+    flops: int
+
+
+@dataclass(frozen=True)
 class Totals:
     params: int
     trainable_params: int
@@ -140,6 +167,8 @@ class Report:
     partial: bool = False
     error: str | None = None
     notes: tuple[str, ...] = ()
+    # figures the model's source publishes (torchvision weights: num_params, _ops in GMACs, acc@1, ...)
+    published: tuple[tuple[str, Any], ...] = ()
     memory: Memory | None = None  # filled when memory was asked for (summary(memory=True / train=True))
     llm: LLMSizing | None = None  # filled for language models sized from a config (frontends/torch/llm.py)
 
@@ -154,6 +183,38 @@ class Report:
     def by_op(self) -> tuple[OpStats, ...]:
         """MACs and FLOPs per op type, largest FLOPs first."""
         return self.ops
+
+    def own(self) -> tuple[OwnStats, ...]:
+        """Per layer, in row order, what it holds and runs outside its children (see :class:`OwnStats`)."""
+        children: dict[str, list[LayerStats]] = {}
+        for row in self.layers:
+            if row.name != "":
+                children.setdefault(row.name.rpartition(".")[0], []).append(row)
+        out = []
+        for row in self.layers:
+            kids = children.get(row.name, [])
+            out.append(
+                OwnStats(
+                    name=row.name,
+                    type=row.type,
+                    params=max(0, row.params - sum(k.params for k in kids)),
+                    macs=row.macs - sum(k.macs for k in kids),
+                    flops=row.flops - sum(k.flops for k in kids),
+                )
+            )
+        return tuple(out)
+
+    def by_type(self) -> tuple[TypeStats, ...]:
+        """Params, MACs and FLOPs per layer type (summed over :meth:`own`), largest MACs first."""
+        acc: dict[str, list[int]] = {}
+        for o in self.own():
+            a = acc.setdefault(o.type, [0, 0, 0, 0])
+            a[0] += 1
+            a[1] += o.params
+            a[2] += o.macs
+            a[3] += o.flops
+        stats = [TypeStats(t, c, p, m, f) for t, (c, p, m, f) in acc.items()]
+        return tuple(sorted(stats, key=lambda s: (-s.macs, -s.params, s.type)))
 
     @property
     def uncounted(self) -> dict[str, int]:
@@ -175,12 +236,71 @@ class Report:
             "partial": self.partial,
             "error": self.error,
             "notes": list(self.notes),
+            "published": dict(self.published),
             **({"memory": self.memory.to_dict()} if self.memory is not None else {}),
             **({"llm": self.llm.to_dict()} if self.llm is not None else {}),
         }
 
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> Report:
+        """The inverse of :meth:`to_dict` (e.g. a saved ``--format json`` document); unknown keys are ignored."""
+        if doc.get("schema") != SCHEMA:
+            raise ValueError(f"not a {SCHEMA} document (schema: {doc.get('schema')!r})")
+        t = dict(doc["totals"])
+        t["param_bytes_by_dtype"] = tuple(t.get("param_bytes_by_dtype", {}).items())
+        layer_fields = {f.name for f in fields(LayerStats)}
+        layers = []
+        for row in doc["layers"]:
+            kw = {k: v for k, v in row.items() if k in layer_fields}
+            kw["input_shapes"] = tuple(tuple(s) for s in row["input_shapes"])
+            kw["output_shapes"] = tuple(tuple(s) for s in row["output_shapes"])
+            layers.append(LayerStats(**kw))
+        return cls(
+            model=doc["model"],
+            inputs=tuple(InputInfo(tuple(i["shape"]), i["dtype"]) for i in doc["inputs"]),
+            totals=Totals(**{k: v for k, v in t.items() if k in {f.name for f in fields(Totals)}}),
+            layers=tuple(layers),
+            ops=tuple(OpStats(**o) for o in doc.get("ops", [])),
+            uncounted_ops=tuple(doc.get("uncounted_ops", {}).items()),
+            device=doc["device"],
+            partial=bool(doc.get("partial", False)),
+            error=doc.get("error"),
+            notes=tuple(doc.get("notes", [])),
+            published=tuple(doc.get("published", {}).items()),
+        )
+
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent)
+
+    def to_csv(self) -> str:
+        """One CSV row per layer, every field of the JSON layer rows, exact integers (shapes as JSON lists)."""
+        from .render.csv import render_csv
+
+        return render_csv(self)
+
+    def to_markdown(self, depth: int | None = None) -> str:
+        """Totals and the layer table as GitHub-flavoured Markdown, numbers in K/M/G and KiB/MiB."""
+        from .render.markdown import render_markdown
+
+        return render_markdown(self, depth=depth)
+
+    def to_html(self) -> str:
+        """One self-contained HTML page (no network): totals, charts, the sortable layer tree, ops, conventions."""
+        from .render.html import render_html
+
+        return render_html(self)
+
+    def to_dataframe(self) -> Any:
+        """The layer rows as a ``pandas.DataFrame`` (pandas is optional: ``pip install pandas``)."""
+        from .render.csv import to_dataframe
+
+        return to_dataframe(self)
+
+    def _repr_html_(self) -> str:
+        """Jupyter: a compact inline view (totals and the top-level layers)."""
+        from .render.html import render_compact
+
+        return render_compact(self)
 
     def render(self, depth: int | None = None, width: int = 120) -> str:
         """The table as plain text (``depth`` limits how deep the layer tree goes)."""

@@ -8,11 +8,11 @@ def exact(n: int) -> str:
     return f"{n:,}"
 
 
-def human_count(n: float) -> str:
-    """861301280 -> '861.30 M'; counts use SI prefixes (1 K = 1000)."""
+def human_count(n: float, digits: int = 2) -> str:
+    """861301280 -> '861.30 M' (``digits=0``: '861 M'); counts use SI prefixes (1 K = 1000)."""
     for scale, unit in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")):
         if abs(n) >= scale:
-            return f"{n / scale:.2f} {unit}"
+            return f"{n / scale:.{digits}f} {unit}"
     return f"{n:g}"
 
 
@@ -27,3 +27,28 @@ def human_bytes(n: float) -> str:
 def shape(s: tuple[int, ...] | list[int]) -> str:
     """(1, 6, 28, 28) -> '(1, 6, 28, 28)'; a 1-D shape keeps its comma: '(10,)'."""
     return str(tuple(s))
+
+
+_SI = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "B": 10**9, "T": 10**12}
+
+
+def parse_count(text: str) -> int:
+    """'5M' -> 5_000_000, '600M', '1.5G', '61706', '5e6', '2_000': the inverse of :func:`human_count`.
+
+    Raises ValueError (with the accepted forms) on anything else; callers name the option.
+    """
+    cleaned = text.strip().replace("_", "").replace(",", "").replace(" ", "").upper()
+    suffix = cleaned[-1:] if cleaned[-1:] in _SI and cleaned[-1:] else ""
+    number = cleaned[: len(cleaned) - len(suffix)]
+    try:
+        value = float(number) * _SI[suffix]
+    except ValueError:
+        raise ValueError(f"{text!r} is not a count; use e.g. 5M, 600M, 1.5G or 61706") from None
+    if value < 0 or value != value or value == float("inf"):
+        raise ValueError(f"{text!r} is not a count; use a non-negative number like 5M")
+    return round(value)
+
+
+def percent(part: int, whole: int) -> str:
+    """Share of a total: (117600, 416520) -> '28.23%'; '-' when the total is 0."""
+    return f"{100 * part / whole:.2f}%" if whole else "-"

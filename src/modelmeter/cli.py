@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from ._compare import SORT_KEYS
 from ._version import __version__
 from .errors import ForwardError, ModelMeterError, UsageError
 
@@ -18,6 +19,29 @@ DEVICES = ("auto", "meta", "cpu")  # mirrors frontends.torch.analyze.DEVICES wit
 WEIGHT_DTYPES = ("fp32", "bf16", "fp16", "fp8", "int8", "int4")
 OPTIMIZERS = ("sgd", "sgd-momentum", "adam", "adamw")
 PRECISIONS = ("fp32", "bf16-mixed", "fp16-mixed")
+FORMATS = ("table", "json", "csv", "markdown", "html")
+
+
+def _render(report: Any, fmt: str, depth: int | None) -> str:
+    """A report in a non-table format (every format renders the same Report)."""
+    if fmt == "json":
+        return report.to_json() + "\n"
+    if fmt == "csv":
+        return report.to_csv()
+    if fmt == "markdown":
+        return report.to_markdown(depth=depth)
+    return report.to_html()
+
+
+def _count_option(text: str | None, option: str) -> int | None:
+    from ._units import parse_count
+
+    if text is None:
+        return None
+    try:
+        return parse_count(text)
+    except ValueError as exc:
+        raise UsageError(f"{option} {exc}") from None
 
 
 def parse_shape(text: str) -> tuple[int, ...]:
@@ -65,7 +89,8 @@ def cli(debug: bool) -> None:
 @cli.command()
 @_common
 @click.option("--depth", type=click.IntRange(min=0), default=None, help="Deepest layer level shown in the table.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
+              help="table and markdown: K/M/G numbers; json and csv: exact integers; html: one offline page.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, help="Write to FILE instead of stdout.")
 @click.option("--memory", "with_memory", is_flag=True, help="Measure weights, activation peak and per-layer bytes.")
 @click.option("--weights-dtype", type=click.Choice(WEIGHT_DTYPES), default=None,
@@ -124,8 +149,8 @@ def _check_output(output: str, model: str) -> None:
 
 
 def _emit(report: Any, fmt: str, depth: int | None, output: str | None) -> None:
-    if fmt == "json":
-        text = report.to_json() + "\n"
+    if fmt != "table":
+        text = _render(report, fmt, depth)
     elif output:
         text = report.render(depth=depth)
     else:
@@ -139,6 +164,10 @@ def _emit(report: Any, fmt: str, depth: int | None, output: str | None) -> None:
 
             click.echo("\n" + memory_text(report.memory), nl=False)
         return
+    _write(text, output)
+
+
+def _write(text: str, output: str | None) -> None:
     if output:
         try:
             with open(output, "w", encoding="utf-8") as f:
@@ -147,6 +176,78 @@ def _emit(report: Any, fmt: str, depth: int | None, output: str | None) -> None:
             raise ModelMeterError(f"cannot write {output}: {exc.strerror or exc}") from exc
     else:
         click.echo(text, nl=False)
+
+
+@cli.command()
+@click.argument("models", nargs=-1, required=True)
+@click.option("--input", "-i", "inputs", multiple=True, metavar="SHAPE",
+              help="Input shape for every model (default: each model's own, e.g. its weights' crop size).")
+@click.option("--dtype", "dtypes", multiple=True, metavar="DTYPE", help="Input dtype (default float32).")
+@click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True)
+@click.option("--strict", is_flag=True, help="A model with ops lacking a formula fails (in its row).")
+@click.option("--sort", type=click.Choice(SORT_KEYS), default="macs", show_default=True,
+              help="Order of the rows; models without the figure come last.")
+@click.option("--reverse", is_flag=True, help="Largest first.")
+@click.option("--max-params", metavar="COUNT", help="Keep models with at most COUNT params, e.g. 5M.")
+@click.option("--max-macs", metavar="COUNT", help="Keep models with at most COUNT MACs, e.g. 600M.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
+              help="json: a list of the models' report documents, in the shown order.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, help="Write to FILE instead of stdout.")
+@click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
+def compare(
+    models: tuple[str, ...],
+    inputs: tuple[str, ...],
+    dtypes: tuple[str, ...],
+    device: str,
+    strict: bool,
+    sort: str,
+    reverse: bool,
+    max_params: str | None,
+    max_macs: str | None,
+    fmt: str,
+    output: str | None,
+    debug: bool,
+) -> None:
+    """Models side by side: params, MACs, FLOPs, weight bytes (and accuracy where published).
+
+    MODELS are references or patterns: 'torchvision:resnet*', 'torchvision:*' (the classification zoo),
+    'net.py:*'. A model that fails is reported in its row; the others still run.
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from . import _compare as cmp
+    from ._api import summary as run_summary
+    from .render import comparison as render
+
+    limits = _count_option(max_params, "--max-params"), _count_option(max_macs, "--max-macs")
+    sizes = [parse_shape(s) for s in inputs] or None
+    refs = cmp.expand(models)
+
+    def one(ref: str) -> Any:
+        return run_summary(ref, input_size=sizes, dtypes=list(dtypes) or None, device=device, strict=strict)
+
+    err = Console(stderr=True)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True, disable=len(refs) < 2) as bar:
+        task = bar.add_task("analyzing", total=len(refs))
+
+        def start(ref: str) -> None:
+            bar.update(task, description=ref)
+
+        entries = cmp.analyze(refs, one, on_start=start, on_done=lambda _: bar.advance(task))
+    shown = cmp.select(entries, sort=sort, reverse=reverse, max_params=limits[0], max_macs=limits[1])
+    if fmt == "table" and not output:
+        render.print_table(shown, Console())
+    else:
+        from .render.html import render_comparison_html
+
+        renderers = {"table": render.render_text, "json": render.render_json, "csv": render.render_csv,
+                     "markdown": render.render_markdown, "html": render_comparison_html}
+        _write(renderers[fmt](shown), output)
+    failed = sum(e.report is None for e in entries)
+    if failed:
+        raise ModelMeterError(f"{failed} of {len(entries)} models failed; their rows say why")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
