@@ -58,3 +58,14 @@ def test_memory_and_llm_documents_follow_the_json_schema():
         vocab_size=100, hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=4
     )
     validator.validate(json.loads(llm_summary(cfg, seq_len=8, tokens="1M", gpus=2).to_json()))
+
+
+def test_saved_documents_keep_their_memory():
+    import modelmeter
+    from modelmeter._report import Report
+
+    root = __import__("pathlib").Path(__file__).parent.parent
+    report = modelmeter.summary(str(root / "examples" / "seed_models.py") + ":LeNet5", train=True, gpus=2)
+    again = Report.from_dict(json.loads(report.to_json()))
+    assert again.memory == report.memory
+    assert again.to_dict() == report.to_dict()

@@ -267,6 +267,7 @@ class Report:
             error=doc.get("error"),
             notes=tuple(doc.get("notes", [])),
             published=tuple(doc.get("published", {}).items()),
+            memory=Memory.from_dict(doc["memory"]) if doc.get("memory") else None,
         )
 
     def to_json(self, indent: int | None = 2) -> str:

@@ -42,6 +42,32 @@ class Training:
     def total_flops(self) -> int:
         return self.forward_flops + self.backward_flops + (self.recompute_flops if self.checkpointing else 0)
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Training:
+        """The inverse of :meth:`to_dict`."""
+        flops, macs = d["flops"], d["macs"]
+        return cls(
+            optimizer=d["optimizer_name"],
+            precision=d["precision"],
+            params=d["params"],
+            grads=d["grads"],
+            optimizer_state=d["optimizer"],
+            activations=d["activations"],
+            forward_flops=flops["forward"],
+            backward_flops=flops["backward"],
+            forward_macs=macs["forward"],
+            backward_macs=macs["backward"],
+            samples=d["samples"],
+            tokens=d.get("tokens"),
+            backward_uncounted_ops=tuple(d.get("backward_uncounted_ops", {}).items()),
+            sharding=tuple(
+                Sharded(name, s["gpus"], s["params"], s["grads"], s["optimizer"], s["activations"])
+                for name, s in d.get("sharding", {}).items()
+            ),
+            checkpointing=bool(d.get("checkpointing", False)),
+            recompute_flops=flops.get("recompute", 0),
+        )
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "optimizer_name": self.optimizer,
@@ -52,6 +78,8 @@ class Training:
             "optimizer": self.optimizer_state,
             "activations": self.activations,
             "total": self.total,
+            "samples": self.samples,
+            "tokens": self.tokens,
         }
         out["flops"] = {
             "forward": self.forward_flops,
@@ -90,6 +118,20 @@ class Memory:
     def inference_total(self) -> int:
         """Weights + buffers + activation peak (the inputs are the caller's)."""
         return self.weights + self.buffers + self.activations_peak
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Memory:
+        """The inverse of :meth:`to_dict` (a saved JSON document's ``memory``)."""
+        return cls(
+            weights=d["weights"],
+            weights_by_dtype=tuple(d.get("weights_by_dtype", {}).items()),
+            buffers=d.get("buffers", 0),
+            activations_peak=d["activations_peak"],
+            layer_output_bytes=tuple(d.get("layer_output_bytes", {}).items()),
+            weights_dtype=d.get("weights_dtype"),
+            training=Training.from_dict(d["training"]) if d.get("training") else None,
+            kv_cache=d.get("kv_cache"),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
