@@ -90,3 +90,16 @@ def test_debug_shows_traceback(capsys):
 def test_python_dash_m_and_version():
     out = subprocess.run([sys.executable, "-m", "modelmeter", "--version"], capture_output=True, text=True)
     assert out.returncode == 0 and "modelmeter" in out.stdout
+
+
+def test_names_are_not_rich_markup_or_emoji():
+    torch = pytest.importorskip("torch")
+    import modelmeter
+
+    m = torch.nn.Sequential()
+    m.add_module("a:smile:", torch.nn.Linear(2, 2))
+    m.add_module("[red]b[/red]", torch.nn.Linear(2, 2))
+    text = modelmeter.summary(m, input_size=(1, 2), name="[bold]net:x:").render()
+    assert "[bold]net:x:" in text
+    assert "a:smile: (Linear)" in text
+    assert "[red]b[/red] (Linear)" in text

@@ -27,8 +27,11 @@ def _percent(part: int, whole: int) -> str:
 def tables(report: Report, depth: int | None = None) -> list[RenderableType]:
     """The layer table and the totals table, as rich renderables."""
     from rich.table import Table
+    from rich.text import Text
 
-    layers = Table(title=report.model, title_justify="left", pad_edge=False, expand=False)
+    # Names come from the user (module names, file paths): Text keeps rich from reading "[red]" as markup
+    # or ":smile:" as an emoji code.
+    layers = Table(title=Text(report.model), title_justify="left", pad_edge=False, expand=False)
     # Numbers are never wrapped or cut: a shortened number is a wrong number. Only the label may shrink.
     layers.add_column("Layer (type)", no_wrap=True)
     layers.add_column("Output shape", no_wrap=True)
@@ -44,7 +47,7 @@ def tables(report: Report, depth: int | None = None) -> list[RenderableType]:
         if row.calls > 1:
             label += f" x{row.calls}"
         layers.add_row(
-            label, _output_shape(row), u.exact(row.params), u.exact(row.macs), _percent(row.macs, total_macs)
+            Text(label), _output_shape(row), u.exact(row.params), u.exact(row.macs), _percent(row.macs, total_macs)
         )
 
     t = report.totals
