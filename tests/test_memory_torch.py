@@ -207,3 +207,20 @@ def test_memory_on_the_cpu_fallback():
     # the peak adds the 4-byte scalar of h.sum() to the MLP's 640 B only if it is alive at the peak: it is not
     assert r.memory.activations_peak == 640
     assert all(p.grad is None for p in model.parameters())
+
+
+def test_quantized_modules_as_stored():
+    import warnings
+
+    model = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 10))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.ao quantization is deprecated, yet such models exist
+        try:
+            quantized = torch.ao.quantization.quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8)
+        except (RuntimeError, AttributeError) as exc:
+            pytest.skip(f"torch.ao dynamic quantization unavailable: {exc}")
+    from modelmeter.frontends.torch.memory import weights
+
+    total, by_dtype, _ = weights(quantized)
+    # int8 weights, 1 byte each: 64*128 + 128*10 = 9,472; fp32 biases: (128 + 10) * 4 = 552
+    assert by_dtype == {"qint8": 9_472, "float32": 552} and total == 10_024
