@@ -144,6 +144,25 @@ def llm_summary(
         memory=True,
         device="meta",
     )
+    return with_llm_sizing(report, model, seq_len=seq_len, batch=batch, kv_dtype=kv_dtype, tokens=tokens)
+
+
+def with_llm_sizing(
+    report: Report,
+    model: torch.nn.Module,
+    *,
+    seq_len: int,
+    batch: int = 1,
+    kv_dtype: str | None = None,
+    tokens: str | int | None = None,
+) -> Report:
+    """``report`` (of ``model`` on ``batch`` x ``seq_len`` token ids) with ``llm`` and ``memory.kv_cache`` added.
+
+    ``model`` is a transformers causal LM built on meta (``build_causal_lm``, or the ``hf:`` loader); its
+    ``config`` gives the cache layout and MoE routing. Runs a prefill and one decode step on meta.
+    """
+    config = model.config
+    ids = torch.zeros(batch, seq_len, dtype=torch.long, device="meta")
     kv_name = dtypes.canonical(kv_dtype) if kv_dtype else _config_dtype(config, model)
     kv_bits = dtypes.BITS[kv_name]
     with torch.no_grad():
