@@ -21,6 +21,7 @@ run: install
 	@for m in LeNet5 AlexNetNoBias BatchNormCNN MnistCNN Dense215 Conv3to16; do \
 		$(VENV)/bin/modelmeter summary $(EXAMPLES):$$m || exit 1; echo; done
 	$(VENV)/bin/modelmeter summary torchvision:resnet50 --depth 1
+	$(VENV)/bin/modelmeter summary hf:examples/hf/gpt2 --seq-len 1024 --by op
 
 test: install
 	$(PY) -m pytest -q

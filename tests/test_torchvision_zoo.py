@@ -1,7 +1,8 @@
 """Every torchvision classification, segmentation and video weight entry against its published figures.
 
 ``meta["num_params"]`` must match exactly and ``meta["_ops"]`` (GMACs of conv/linear/matmul/attention at the
-published input size) within 0.0005 G. Runs on meta: no weights are allocated, so the whole zoo takes ~1 min.
+published input size) within 0.0005 G, and no op may run without a formula (``uncounted_ops`` empty). Runs on
+meta: no weights are allocated, so the whole zoo takes ~1 min.
 """
 
 import pytest
@@ -36,3 +37,4 @@ def test_published_params_and_gmacs(name, weights):
     assert report.device == "meta"
     assert report.totals.params == loaded.published["num_params"]
     assert abs(report.totals.macs / 1e9 - loaded.published["_ops"]) <= 0.0005
+    assert report.uncounted == {}

@@ -27,6 +27,9 @@ def summary(
     device: str = "auto",
     strict: bool = False,
     name: str | None = None,
+    attention: str = "full",
+    seq_len: int | None = None,
+    batch: int | None = None,
     partial: bool = False,
     trust_pickle: bool = False,
     memory: bool = False,
@@ -39,11 +42,15 @@ def summary(
 ) -> Report:
     """Count the parameters, shapes, MACs and FLOPs of ``model``.
 
-    ``model`` is an ``nn.Module`` or a reference string (``torchvision:resnet50``, ``net.py:Net``).
+    ``model`` is an ``nn.Module``, a reference string (``torchvision:resnet50``, ``net.py:Net``,
+    ``hf:path/to/config.json``) or a Hugging Face ``transformers`` config object; Hugging Face models take
+    token ids of shape (``batch``, ``seq_len``) unless inputs are given.
     Give the input as ``input_size`` (a shape, or a list of shapes for several inputs, with ``dtypes``)
     or as ``input_data`` (a tensor, a tuple of positional inputs, or a dict of keyword inputs). The model
     runs on meta tensors; ``device="auto"`` falls back to real CPU tensors if an op cannot run on meta.
     ``strict=True`` raises :class:`~modelmeter.errors.UncountedOpsError` if any op lacks a formula.
+    ``attention="causal-aware"`` counts only the unmasked part of causal and sliding-window attention
+    (default ``"full"``: the whole score matrix, as published figures do).
     ``partial=True``: if the forward fails, return the report of what ran (``report.partial`` is True and
     ``report.error`` says what failed) instead of raising :class:`~modelmeter.errors.ForwardError`.
 
@@ -75,11 +82,13 @@ def summary(
             "precision": precision,
             "gpus": gpus,
             "checkpointing": checkpointing,
+            "attention": attention,
         }
     with preserved_torch_state():
         report, module, inputs = _summary(
-            model, input_size, input_data, dtypes, device, strict, name, partial, trust_pickle
-        )
+            model, input_size, input_data, dtypes, device, strict, name, partial, trust_pickle,
+            attention=attention, seq_len=seq_len, batch=batch,
+        )  # fmt: skip
         if memory_options is not None and module is not None and not report.partial:
             from .frontends.torch.memory import measure
 
@@ -97,11 +106,16 @@ def _summary(
     name: str | None,
     partial: bool,
     trust_pickle: bool,
+    *,
+    attention: str,
+    seq_len: int | None,
+    batch: int | None,
 ) -> tuple[Report, Any, Any]:
     """The report, and the module and inputs it ran (None for a checkpoint's state dict: no forward)."""
     from .frontends.torch.analyze import analyze_module
     from .frontends.torch.inputs import Inputs
 
+    loaded, ref = None, None
     published: dict[str, Any] = {}
     if isinstance(model, (str, os.PathLike)):
         from .frontends.torch.checkpoint import checkpoint_report, is_checkpoint, read_checkpoint
@@ -119,18 +133,36 @@ def _summary(
                     report = dataclasses.replace(report, notes=(*report.notes, note))
                 return report, None, None
         else:
-            loaded = load(ref)
+            loaded = load(ref, seq_len=seq_len, batch=batch)
+    elif _is_hf_config(model):
+        from .frontends.torch.references import from_hf_config
+
+        loaded = from_hf_config(model, type(model).__name__.removesuffix("Config"), seq_len, batch)
+    elif seq_len is not None or batch is not None:
+        raise InputError("seq_len and batch apply to Hugging Face models; give input_size or input_data")
+    if loaded is not None:
         model, name = loaded.model, name or loaded.name
         published = loaded.published
         if input_size is None and input_data is None:
-            if loaded.input_size is None:
-                raise InputError(f"{ref}: no default input size; give one, e.g. --input 1,3,224,224")
-            input_size = loaded.input_size
+            if loaded.input_data is not None:
+                input_data = loaded.input_data
+            elif loaded.input_size is None:
+                raise InputError(f"{ref or loaded.name}: no default input size; give one, e.g. --input 1,3,224,224")
+            else:
+                input_size = loaded.input_size
     if input_size is None and input_data is None:
         raise InputError("give input_size (e.g. (1, 3, 224, 224)) or input_data (tensors)")
     inputs = Inputs(input_size=input_size, input_data=input_data, dtypes=dtypes)
-    report = analyze_module(model, inputs, name=name, device=device, strict=strict, partial=partial)
+    report = analyze_module(
+        model, inputs, name=name, device=device, strict=strict, partial=partial, attention=attention
+    )
     # what the source publishes (torchvision: num_params, _ops, acc@1) travels with the report, for `compare`
     if published:
         report = dataclasses.replace(report, published=tuple(published.items()))
     return report, model, inputs
+
+
+def _is_hf_config(obj: Any) -> bool:
+    from .frontends.torch.hf import is_config
+
+    return is_config(obj)

@@ -162,6 +162,7 @@ class Report:
     ops: tuple[OpStats, ...]
     uncounted_ops: tuple[tuple[str, int], ...]
     device: str
+    attention: str = "full"
     # partial: the forward failed and this is what ran before it did (``summary(..., partial=True)``);
     # error: that failure's message. notes: what the reader must know to read the numbers right.
     partial: bool = False
@@ -229,6 +230,7 @@ class Report:
             "model": self.model,
             "inputs": [{"shape": list(i.shape), "dtype": i.dtype} for i in self.inputs],
             "device": self.device,
+            "attention": self.attention,
             "totals": self.totals.to_dict(),
             "layers": [row.to_dict() for row in self.layers],
             "ops": [op.to_dict() for op in self.ops],
@@ -263,6 +265,7 @@ class Report:
             ops=tuple(OpStats(**o) for o in doc.get("ops", [])),
             uncounted_ops=tuple(doc.get("uncounted_ops", {}).items()),
             device=doc["device"],
+            attention=doc.get("attention", "full"),
             partial=bool(doc.get("partial", False)),
             error=doc.get("error"),
             notes=tuple(doc.get("notes", [])),
@@ -303,11 +306,12 @@ class Report:
 
         return render_compact(self)
 
-    def render(self, depth: int | None = None, width: int = 120) -> str:
-        """The table as plain text (``depth`` limits how deep the layer tree goes)."""
+    def render(self, depth: int | None = None, width: int = 120, by: str = "layer") -> str:
+        """The table as plain text: a row per layer (``depth`` limits how deep the tree goes) or, with
+        ``by="op"``, a row per op type."""
         from .render.table import render_text
 
-        text = render_text(self, depth=depth, width=width)
+        text = render_text(self, depth=depth, width=width, by=by)
         if self.memory is not None:
             from .render.memory import memory_text
 
@@ -334,6 +338,7 @@ def build_report(
     uncounted_ops: dict[str, int],
     totals: Totals,
     device: str,
+    attention: str = "full",
 ) -> Report:
     """Aggregate collected records into a :class:`Report` (subtree sums; rows in module order).
 
@@ -379,4 +384,5 @@ def build_report(
         ops=tuple(ops),
         uncounted_ops=tuple(sorted(uncounted_ops.items())),
         device=device,
+        attention=attention,
     )

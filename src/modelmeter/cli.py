@@ -19,6 +19,7 @@ DEVICES = ("auto", "meta", "cpu")  # mirrors frontends.torch.analyze.DEVICES wit
 WEIGHT_DTYPES = ("fp32", "bf16", "fp16", "fp8", "int8", "int4")
 OPTIMIZERS = ("sgd", "sgd-momentum", "adam", "adamw")
 PRECISIONS = ("fp32", "bf16-mixed", "fp16-mixed")
+ATTENTION = ("full", "causal-aware")  # mirrors formulas.attention.ATTENTION_MODES
 FORMATS = ("table", "json", "csv", "markdown", "html")
 
 
@@ -68,6 +69,13 @@ def _common(fn: Callable[..., Any]) -> Callable[..., Any]:
             click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True,
                          help="Where the forward runs; auto = meta, CPU only if an op needs it."),
             click.option("--strict", is_flag=True, help="Fail if any op ran without a formula."),
+            click.option("--attention", type=click.Choice(ATTENTION), default="full", show_default=True,
+                         help="full: the whole T_q x T_k score matrix (as published figures); causal-aware: only "
+                              "the unmasked part of causal and sliding-window attention."),
+            click.option("--seq-len", type=click.IntRange(min=1), default=None,
+                         help="Sequence length of a Hugging Face model's input ids (hf:PATH; default 128)."),
+            click.option("--batch", type=click.IntRange(min=1), default=None,
+                         help="Batch size of a Hugging Face model's input (hf:PATH; default 1)."),
             click.option("--partial", is_flag=True,
                          help="If the forward fails, still print what ran before it failed (exit code 1)."),
             click.option("--trust-pickle", is_flag=True,
@@ -89,6 +97,8 @@ def cli(debug: bool) -> None:
 @cli.command()
 @_common
 @click.option("--depth", type=click.IntRange(min=0), default=None, help="Deepest layer level shown in the table.")
+@click.option("--by", "by", type=click.Choice(["layer", "op"]), default="layer", show_default=True,
+              help="Rows of the table: one per layer, or one per op type (MACs and FLOPs of each).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
               help="table and markdown: K/M/G numbers; json and csv: exact integers; html: one offline page.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, help="Write to FILE instead of stdout.")
@@ -107,9 +117,13 @@ def summary(
     dtypes: tuple[str, ...],
     device: str,
     strict: bool,
+    attention: str,
+    seq_len: int | None,
+    batch: int | None,
     partial: bool,
     trust_pickle: bool,
     debug: bool,
+    by: str,
     depth: int | None,
     fmt: str,
     output: str | None,
@@ -121,7 +135,8 @@ def summary(
     gpus: int | None = None,
     checkpointing: bool = False,
 ) -> None:
-    """Per-layer table and totals for MODEL (torchvision:NAME, FILE.py:NAME, a checkpoint .pt/.safetensors)."""
+    """Per-layer (or per-op) table and totals for MODEL (torchvision:NAME, FILE.py:NAME, hf:PATH, a checkpoint
+    .pt/.safetensors)."""
     from ._api import summary as run_summary
 
     sizes = [parse_shape(s) for s in inputs] or None
@@ -131,8 +146,9 @@ def summary(
         model, input_size=sizes, dtypes=list(dtypes) or None, device=device, strict=strict,
         partial=partial, trust_pickle=trust_pickle, memory=with_memory, weights_dtype=weights_dtype, train=train,
         optimizer=optimizer, precision=precision, gpus=gpus, checkpointing=checkpointing,
+        attention=attention, seq_len=seq_len, batch=batch,
     )  # fmt: skip
-    _emit(report, fmt, depth, output)
+    _emit(report, fmt, depth, output, by)
     if fmt != "json":
         for note in report.notes:
             click.echo(f"note: {note}", err=True)
@@ -148,17 +164,17 @@ def _check_output(output: str, model: str) -> None:
         raise UsageError(f"--output {output!r} is the model file itself; choose another file")
 
 
-def _emit(report: Any, fmt: str, depth: int | None, output: str | None) -> None:
+def _emit(report: Any, fmt: str, depth: int | None, output: str | None, by: str = "layer") -> None:
     if fmt != "table":
         text = _render(report, fmt, depth)
     elif output:
-        text = report.render(depth=depth)
+        text = report.render(depth=depth, by=by)
     else:
         from rich.console import Console
 
         from .render.table import print_report
 
-        print_report(report, Console(), depth)
+        print_report(report, Console(), depth, by=by)
         if report.memory is not None:
             from .render.memory import memory_text
 

@@ -20,12 +20,32 @@ def _output_shape(row: LayerStats) -> str:
     return text + (f" +{len(row.output_shapes) - 2}" if len(row.output_shapes) > 2 else "")
 
 
+_ATTENTION_NOTE = {
+    "full": "(whole T_q x T_k score matrices, masked or not)",
+    "causal-aware": "(only the unmasked part of causal and sliding-window attention)",
+}
+
+
 def _percent(part: int, whole: int) -> str:
     return f"{100 * part / whole:.2f}%" if whole else "-"
 
 
-def tables(report: Report, depth: int | None = None) -> list[RenderableType]:
-    """The layer table and the totals table, as rich renderables."""
+def _op_table(report: Report) -> RenderableType:
+    """One row per op type: calls, MACs, FLOPs and share of the FLOPs."""
+    from rich.table import Table
+
+    ops = Table(title=f"{report.model}: by op", title_justify="left", pad_edge=False, expand=False)
+    ops.add_column("Op", no_wrap=True)
+    for column in ("Calls", "MACs", "FLOPs", "% FLOPs"):
+        ops.add_column(column, justify="right", no_wrap=True)
+    for op in report.by_op():
+        share = _percent(op.flops, report.totals.flops)
+        ops.add_row(op.op, u.exact(op.calls), u.exact(op.macs), u.exact(op.flops), share)
+    return ops
+
+
+def tables(report: Report, depth: int | None = None, by: str = "layer") -> list[RenderableType]:
+    """The layer (or op) table and the totals table, as rich renderables."""
     from rich.table import Table
     from rich.text import Text
 
@@ -64,9 +84,11 @@ def tables(report: Report, depth: int | None = None) -> list[RenderableType]:
     totals.add_row("Param bytes", u.exact(t.param_bytes), f"({u.human_bytes(t.param_bytes)}{by_dtype})")
     totals.add_row("MACs", u.exact(t.macs), f"({u.human_count(t.macs)})")
     totals.add_row("FLOPs", u.exact(t.flops), f"({u.human_count(t.flops)}; = 2 x MACs + other)")
+    if report.attention != "full" or any("attention" in op.op for op in report.ops):
+        totals.add_row("Attention", report.attention, _ATTENTION_NOTE.get(report.attention, ""))
     inputs = ", ".join(f"{u.shape(i.shape)} {i.dtype}" for i in report.inputs)
     totals.add_row("Input", inputs, f"(ran on {report.device})")
-    out: list[RenderableType] = [layers, totals]
+    out: list[RenderableType] = [_op_table(report) if by == "op" else layers, totals]
     if report.uncounted_ops:
         from rich.text import Text
 
@@ -75,12 +97,12 @@ def tables(report: Report, depth: int | None = None) -> list[RenderableType]:
     return out
 
 
-def print_report(report: Report, console: Console, depth: int | None = None) -> None:
+def print_report(report: Report, console: Console, depth: int | None = None, by: str = "layer") -> None:
     """Print the tables, each at least as wide as its content: a narrow terminal wraps lines, but a
     number is never cut short."""
     from rich.measure import Measurement
 
-    for part in tables(report, depth):
+    for part in tables(report, depth, by):
         need = Measurement.get(console, console.options.update_width(10_000), part).maximum
         width = console.width
         console.width = max(width, need)  # print() caps its width at the console's, so widen the console
@@ -90,11 +112,11 @@ def print_report(report: Report, console: Console, depth: int | None = None) -> 
             console.width = width
 
 
-def render_text(report: Report, depth: int | None = None, width: int = 120) -> str:
+def render_text(report: Report, depth: int | None = None, width: int = 120, by: str = "layer") -> str:
     """The table as plain text (no colours), e.g. for ``print(report)``."""
     from rich.console import Console
 
     buf = io.StringIO()
     console = Console(file=buf, width=width, color_system=None, force_terminal=False, legacy_windows=False)
-    print_report(report, console, depth)
+    print_report(report, console, depth, by)
     return buf.getvalue()

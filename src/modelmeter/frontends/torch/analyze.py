@@ -17,6 +17,7 @@ from torch.utils._pytree import tree_leaves
 
 from ..._report import Report, build_report
 from ...errors import ForwardError, InputError, UncountedOpsError
+from ...formulas.attention import ATTENTION_MODES
 from .collect import Collector, hooked
 from .guard import preserved_module
 from .inputs import Inputs
@@ -47,7 +48,8 @@ def _stand_ins(model: torch.nn.Module, device: str) -> dict[str, torch.Tensor]:
 def _cpu_bytes(model: torch.nn.Module, inputs: Inputs) -> int:
     """Bytes the CPU fallback allocates before the forward starts: a copy of every weight and every input."""
     weights = {id(t): t for t in chain(model.parameters(), model.buffers())}.values()
-    tensors = chain(weights, (t for t in tree_leaves(inputs.on("meta")) if isinstance(t, torch.Tensor)))
+    given = tree_leaves((inputs.args, inputs.kwargs))  # sizes only: no copies (a PackedSequence has no meta twin)
+    tensors = chain(weights, (t for t in given if isinstance(t, torch.Tensor)))
     return sum(t.numel() * t.element_size() for t in tensors)
 
 
@@ -84,12 +86,14 @@ def analyze_module(
     name: str | None = None,
     device: str = "auto",
     strict: bool = False,
+    attention: str = "full",
     partial: bool = False,
 ) -> Report:
     """Count ``model``'s parameters and the compute of one forward on ``inputs``.
 
     ``device="auto"`` runs on meta and falls back to real tensors on the CPU only if an op cannot run on
     meta; the report's ``device`` says which was used. Counts do not depend on the device.
+    ``attention="causal-aware"`` counts only the unmasked part of causal and sliding-window attention.
     ``partial=True``: if the forward fails, return what ran before it failed (``report.partial``,
     ``report.error``) instead of raising :class:`ForwardError`.
     """
@@ -99,6 +103,8 @@ def analyze_module(
         raise InputError("a TorchScript module cannot be analyzed; pass the Python nn.Module it was scripted from")
     if device not in DEVICES:
         raise InputError(f"device must be one of {', '.join(DEVICES)}, got {device!r}")
+    if attention not in ATTENTION_MODES:
+        raise InputError(f"attention must be one of {', '.join(ATTENTION_MODES)}, got {attention!r}")
     template = layer_records(model)
     tried = ["meta", "cpu"] if device == "auto" else [device]
     collector: Collector | None = None
@@ -117,9 +123,9 @@ def analyze_module(
                     error = ForwardError(f"{msg}; on meta, {prev}", prev.module_path, prev.input_shapes)
                     failed = (failed[0], failed[1], error)
                 else:
-                    failed = (Collector(copy.deepcopy(template)), used, ForwardError(msg))
+                    failed = (Collector(copy.deepcopy(template), attention), used, ForwardError(msg))
                 break
-        attempt = Collector(copy.deepcopy(template))
+        attempt = Collector(copy.deepcopy(template), attention)
         try:
             _forward(model, inputs, used, attempt)
             collector, failed = attempt, None
@@ -153,4 +159,5 @@ def _report(model: torch.nn.Module, name: str | None, inputs: Inputs, collector:
         uncounted_ops=dict(collector.uncounted),
         totals=totals(model),
         device=used,
+        attention=collector.attention,
     )

@@ -14,26 +14,15 @@ backward kernels, priced with the forward formulas of the registry:
 
 from __future__ import annotations
 
-from typing import Any
-
 from ...formulas import Cost, formula
-from .aten_costs import _ops, _shape, costs
-
-
-def _unpack(call: tuple[Any, ...]) -> tuple[tuple[Any, ...], dict[str, Any], Any]:
-    """Adapters are called as ``(args, kwargs, out)`` or with one ``Call`` object holding them (the
-    adapter signature of the complete-compute work); accept both so this table works with either."""
-    if len(call) == 1:
-        return call[0].args, call[0].kwargs, call[0].out
-    return call[0], call[1], call[2]
+from .aten_costs import Call, _ops, _shape, costs
 
 
 @costs(*_ops("convolution_backward"))
-def _convolution_backward(*call: Any) -> Cost:
-    args, kwargs, out = _unpack(call)
-    grad_out, x, w = args[0], args[1], args[2]
-    transposed = bool(args[7])
-    mask = args[10] if len(args) > 10 else kwargs.get("output_mask", (True, True, True))
+def _convolution_backward(c: Call) -> Cost:
+    grad_out, x, w = c.args[0], c.args[1], c.args[2]
+    transposed = bool(c.arg(7, "transposed"))
+    mask = c.arg(10, "output_mask", (True, True, True))
     forward = formula("conv")(_shape(x), _shape(w), _shape(grad_out), transposed=transposed, bias=False)
     grads = int(bool(mask[0])) + int(bool(mask[1]))
     bias_flops = grad_out.numel() if mask[2] else 0
@@ -49,8 +38,7 @@ def _convolution_backward(*call: Any) -> Cost:
         "_scaled_dot_product_fused_attention_overrideable_backward",
     )
 )
-def _sdpa_backward(*call: Any) -> Cost:
-    args, _, _ = _unpack(call)
-    q, k, v = args[1], args[2], args[3]
+def _sdpa_backward(c: Call) -> Cost:
+    q, k, v = c.args[1], c.args[2], c.args[3]
     forward = formula("attention")(_shape(q), _shape(k), _shape(v))
     return Cost(macs=2 * forward.macs)

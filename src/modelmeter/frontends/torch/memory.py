@@ -37,15 +37,11 @@ from .params import _dtype_name, layer_records
 
 
 def _cost_of(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> Cost | None:
-    """The registry cost of one aten call, or None when the op has no adapter."""
-    lookup = getattr(aten_costs, "adapter_for", aten_costs.ATEN_COSTS.get)
-    adapter = lookup(func.overloadpacket)
+    """The registry cost of one aten call, or None when the op has no formula."""
+    adapter = aten_costs.adapter_for(func.overloadpacket)
     if adapter is None:
         return None
-    call_type = getattr(aten_costs, "Call", None)  # adapters take one Call object once complete-compute lands
-    if call_type is not None:
-        return adapter(call_type(args, kwargs, out, overload=func._overloadname))
-    return adapter(args, kwargs, out)
+    return adapter(aten_costs.Call(args, kwargs, out, overload=func._overloadname))
 
 
 class CountCost(TorchDispatchMode):
@@ -70,9 +66,9 @@ class CountCost(TorchDispatchMode):
 
 
 @contextmanager
-def counted(model: torch.nn.Module) -> Iterator[Collector]:
+def counted(model: torch.nn.Module, attention: str = "full") -> Iterator[Collector]:
     """Count a forward of ``model`` exactly as the report does (same Collector, hooks removed on exit)."""
-    collector = Collector(layer_records(model))
+    collector = Collector(layer_records(model), attention=attention)
     with hooked(model, collector) as mode, mode:
         yield collector
 
@@ -237,6 +233,7 @@ def training_step(
     precision: str,
     gpus: int | None = None,
     checkpointing: bool = False,
+    attention: str = "full",
 ) -> Training:
     """One training step measured on ``device``: forward in train mode with grad, then the real backward.
 
@@ -254,7 +251,7 @@ def training_step(
     saved = SavedBytes(exclude=excluded)
     block_names = checkpoint_blocks(model) if checkpointing else []
     with _mode(model, True), torch.enable_grad(), FusedAttentionOnMeta():
-        with saved, counted(model) as forward, tracking(model, saved, block_names) as block_inputs:
+        with saved, counted(model, attention) as forward, tracking(model, saved, block_names) as block_inputs:
             out = torch.func.functional_call(model, stand_ins, args, kwargs, tie_weights=True, strict=False)
         outs = [t for t in tree_leaves(out) if isinstance(t, torch.Tensor) and t.requires_grad]
         activations = checkpointed_bytes(saved, block_inputs) if checkpointing else saved.bytes
@@ -308,11 +305,14 @@ def measure(
     precision: str = "fp32",
     gpus: int | None = None,
     checkpointing: bool = False,
+    attention: str = "full",
 ) -> Memory:
     """The ``memory`` part of a report for ``model`` on ``inputs`` (``device``: where the forward can run)."""
     total, by_dtype, buffers = weights(model, weights_dtype)
     peak, per_layer = activation_peak(model, inputs, device)
-    training = training_step(model, inputs, device, optimizer, precision, gpus, checkpointing) if train else None
+    training = (
+        training_step(model, inputs, device, optimizer, precision, gpus, checkpointing, attention) if train else None
+    )
     return Memory(
         weights=total,
         weights_by_dtype=tuple(by_dtype.items()),

@@ -1,4 +1,4 @@
-"""Model references: ``torchvision:NAME[:WEIGHTS]`` and ``FILE.py[:NAME]``, built on meta."""
+"""Model references: ``torchvision:NAME[:WEIGHTS]``, ``FILE.py[:NAME]`` and ``hf:PATH``, built on meta."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from ..._files import check_readable_file, shown
-from ...errors import ModelRefError
+from ...errors import InputError, ModelRefError
 from .build import build_on_meta
 
 
@@ -25,6 +25,7 @@ class Loaded:
     name: str
     input_size: list[tuple[int, ...]] | None = None
     published: dict[str, Any] = field(default_factory=dict)
+    input_data: Any = None  # default inputs as meta tensors, where sizes alone do not say it (token ids)
 
 
 def _did_you_mean(word: str, options: list[str]) -> str:
@@ -188,13 +189,34 @@ def load_file(ref: str) -> Loaded:
     return Loaded(model, f"{path.name}:{attr}", sizes)
 
 
-def load(ref: str) -> Loaded:
-    """Resolve a model reference (see module docstring) to a module built on meta.
+# -- Hugging Face transformers -----------------------------------------------------------------------
+def load_hf(ref: str, seq_len: int | None = None, batch: int | None = None) -> Loaded:
+    """``hf:PATH``: a transformers model from a local config.json (or a folder holding one)."""
+    from . import hf
+
+    config = hf.load_config(ref.removeprefix("hf:"))
+    return from_hf_config(config, ref, seq_len, batch)
+
+
+def from_hf_config(config: Any, name: str, seq_len: int | None = None, batch: int | None = None) -> Loaded:
+    from . import hf
+
+    model = hf.build_model(config)  # in eval mode, as every model built here
+    return Loaded(model, name, input_data=hf.model_inputs(model, config, seq_len, batch))
+
+
+def load(ref: str, seq_len: int | None = None, batch: int | None = None) -> Loaded:
+    """Resolve a model reference (see module docstring) to a module built on meta. ``seq_len`` and
+    ``batch`` shape the default input of Hugging Face models.
 
     A model built here is ours, so it is put in eval mode: it is costed for inference, as published figures
     are (train mode would add Inception's auxiliary head and reject BatchNorm on 1x1 maps). A module
     *instance* found in a file is the user's and keeps its mode.
     """
+    if ref.startswith("hf:"):
+        return load_hf(ref, seq_len, batch)
+    if seq_len is not None or batch is not None:
+        raise InputError(f"{ref}: seq_len and batch apply to Hugging Face models (hf:PATH); give input sizes")
     if ref.startswith("torchvision:"):
         return load_torchvision(ref)
     if ref.endswith(".py") or ".py:" in ref:
@@ -211,7 +233,10 @@ def load(ref: str) -> Loaded:
     raise ModelRefError(f"{shown(ref)}: not a model reference; {_KINDS}")
 
 
-_KINDS = "use torchvision:NAME, path/to/file.py:ClassOrFactory, a checkpoint .pt or a layer spec .yaml"
+_KINDS = (
+    "use torchvision:NAME, path/to/file.py:ClassOrFactory, hf:path/to/config.json, a checkpoint .pt or a layer "
+    "spec .yaml"
+)
 
 
 def _checkpoint_suffixes() -> tuple[str, ...]:
