@@ -148,3 +148,22 @@ def test_moe_flops_per_token_count_only_the_active_experts():
     scores = 2 * 16 * 128  # Q·Kᵀ and P·V over 16 keys, per layer
     per_token = 2 * (attention + router + experts + scores) + 128 * VOCAB
     assert r.llm.prefill_macs_per_token == per_token
+
+
+def test_hf_reference_on_the_command_line(tmp_path, capsys):
+    import json
+
+    from modelmeter.cli import main
+
+    llama(architectures=["LlamaForCausalLM"]).save_pretrained(tmp_path)
+    code = main([
+        "summary", f"hf:{tmp_path}", "--seq-len", "128", "--batch", "2", "--train", "--tokens", "1B",
+        "--kv-dtype", "fp8", "--format", "json",
+    ])  # fmt: skip
+    assert code == 0
+    doc = json.loads(capsys.readouterr().out)
+    # fp8: 1 byte per element: 2 * 4 layers * 2 KV heads * 32 * 128 tokens * batch 2 = 131,072 bytes
+    assert doc["memory"]["kv_cache"] == doc["llm"]["kv_cache"] == 131_072
+    assert doc["llm"]["params_by_part"]["attention"] == L * (2 * D * D + 2 * D * KV_HEADS * HEAD_DIM)
+    assert doc["llm"]["token_budget"]["six_n_d"] == 6 * 2_742_528 * 10**9
+    assert doc["memory"]["training"]["tokens"] == 256

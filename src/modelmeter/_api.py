@@ -39,6 +39,8 @@ def summary(
     precision: str = "fp32",
     gpus: int | None = None,
     checkpointing: bool = False,
+    kv_dtype: str | None = None,
+    tokens: str | int | None = None,
 ) -> Report:
     """Count the parameters, shapes, MACs and FLOPs of ``model``.
 
@@ -65,16 +67,25 @@ def summary(
     ``precision`` (``fp32``, ``bf16-mixed``, ``fp16-mixed``), the activations autograd saves, forward and
     backward FLOPs, and with ``gpus`` the per-device bytes under DDP, ZeRO-1/2/3 and tensor parallel.
     ``checkpointing=True`` measures the step with activation checkpointing of every repeated block.
+    A causal LM from a Hugging Face config also gets ``report.llm``: parameters by part, MoE total vs active,
+    the KV cache (at ``kv_dtype``, default the config's dtype), prefill vs decode per token, and with
+    ``tokens`` (``"1T"``) the training FLOPs of that token budget beside 6·N·D.
     """
     _require_torch()
     from .frontends.torch.guard import preserved_torch_state
 
     memory_options = None
-    if memory or train or weights_dtype is not None:
+    if memory or train or weights_dtype is not None or kv_dtype is not None or tokens is not None:
         from .memory.dtypes import canonical
         from .memory.training import check
 
         check(optimizer, precision)
+        if kv_dtype is not None:
+            canonical(kv_dtype)
+        if tokens is not None:
+            from .memory.llm import parse_tokens
+
+            parse_tokens(tokens)
         memory_options = {
             "weights_dtype": canonical(weights_dtype) if weights_dtype is not None else None,
             "train": train,
@@ -93,6 +104,10 @@ def summary(
             from .frontends.torch.memory import measure
 
             report = dataclasses.replace(report, memory=measure(module, inputs, report.device, **memory_options))
+            from .frontends.torch.llm import add_llm_sizing, is_meta_causal_lm
+
+            if is_meta_causal_lm(module):
+                report = add_llm_sizing(report, module, inputs, kv_dtype, tokens)
         return report
 
 

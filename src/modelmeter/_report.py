@@ -316,6 +316,10 @@ class Report:
             from .render.memory import memory_text
 
             text += "\n" + memory_text(self.memory)
+        if self.llm is not None:
+            from .render.memory import llm_text
+
+            text += llm_text(self.llm)
         return text
 
     def __str__(self) -> str:

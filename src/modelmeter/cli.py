@@ -111,6 +111,10 @@ def cli(debug: bool) -> None:
 @click.option("--gpus", type=click.IntRange(min=1), default=None,
               help="With --train: per-device bytes under DDP, ZeRO-1/2/3 and tensor parallel on N GPUs.")
 @click.option("--checkpointing", is_flag=True, help="With --train: activation checkpointing of every repeated block.")
+@click.option("--kv-dtype", type=click.Choice(WEIGHT_DTYPES), default=None,
+              help="hf: causal LMs: price the KV cache at this dtype (default: the config's); implies --memory.")
+@click.option("--tokens", default=None, metavar="N",
+              help="hf: causal LMs with --train: training FLOPs for a token budget such as 1T, beside 6·N·D.")
 def summary(
     model: str,
     inputs: tuple[str, ...],
@@ -134,6 +138,8 @@ def summary(
     precision: str = "fp32",
     gpus: int | None = None,
     checkpointing: bool = False,
+    kv_dtype: str | None = None,
+    tokens: str | None = None,
 ) -> None:
     """Per-layer (or per-op) table and totals for MODEL (torchvision:NAME, FILE.py:NAME, hf:PATH, a checkpoint
     .pt/.safetensors)."""
@@ -146,7 +152,7 @@ def summary(
         model, input_size=sizes, dtypes=list(dtypes) or None, device=device, strict=strict,
         partial=partial, trust_pickle=trust_pickle, memory=with_memory, weights_dtype=weights_dtype, train=train,
         optimizer=optimizer, precision=precision, gpus=gpus, checkpointing=checkpointing,
-        attention=attention, seq_len=seq_len, batch=batch,
+        kv_dtype=kv_dtype, tokens=tokens, attention=attention, seq_len=seq_len, batch=batch,
     )  # fmt: skip
     _emit(report, fmt, depth, output, by)
     if fmt != "json":
@@ -179,6 +185,10 @@ def _emit(report: Any, fmt: str, depth: int | None, output: str | None, by: str 
             from .render.memory import memory_text
 
             click.echo("\n" + memory_text(report.memory), nl=False)
+        if report.llm is not None:
+            from .render.memory import llm_text
+
+            click.echo(llm_text(report.llm), nl=False)
         return
     _write(text, output)
 

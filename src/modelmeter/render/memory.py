@@ -3,7 +3,33 @@
 from __future__ import annotations
 
 from .._units import human_bytes, human_count
+from ..memory.llm import LLMSizing
 from ..memory.report import Memory
+
+
+def llm_text(llm: LLMSizing) -> str:
+    parts = ", ".join(f"{part} {human_count(n)}" for part, n in llm.params_by_part if n)
+    lines = [
+        f"LLM (batch {llm.batch}, seq {llm.seq_len})",
+        f"  params {human_count(llm.params)}: {parts}",
+    ]
+    if llm.moe is not None:
+        m = llm.moe
+        lines.append(
+            f"  MoE: {m.experts} experts, {m.experts_per_token} per token; active params {human_count(m.active_params)}"
+        )
+    lines += [
+        f"  KV cache ({llm.kv_dtype}): {human_bytes(llm.kv_cache)}",
+        f"  FLOPs per token: prefill {human_count(llm.prefill_flops_per_token)}, decode at {llm.seq_len} cached "
+        f"{human_count(llm.decode_flops_per_token)}"
+        + (f", training {human_count(llm.training_flops_per_token)}" if llm.training_flops_per_token else ""),
+    ]
+    if llm.tokens is not None and llm.training_flops is not None and llm.six_n_d:
+        lines.append(
+            f"  {human_count(llm.tokens)} tokens: {human_count(llm.training_flops)}FLOPs measured, 6·N·D "
+            f"{human_count(llm.six_n_d)}FLOPs ({llm.training_flops / llm.six_n_d:.2f}x; docs/memory.md says why)"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def memory_text(mem: Memory) -> str:

@@ -200,3 +200,27 @@ def with_llm_sizing(
     )
     memory = replace(report.memory, kv_cache=kv) if report.memory else None
     return replace(report, memory=memory, llm=sizing)
+
+
+def is_meta_causal_lm(model: Any) -> bool:
+    """A transformers causal LM whose weights are all on meta (built from a config here or by ``hf:``)."""
+    head = getattr(model, "get_output_embeddings", None)
+    return (
+        isinstance(model, torch.nn.Module)
+        and hasattr(model, "config")
+        and callable(head)
+        and head() is not None
+        and all(p.is_meta for p in model.parameters())
+    )
+
+
+def add_llm_sizing(
+    report: Report, model: torch.nn.Module, inputs: Any, kv_dtype: str | None, tokens: str | int | None
+) -> Report:
+    """:func:`with_llm_sizing` for a report whose input was token ids (B, T) (``input_ids``, or the first
+    positional input); the report unchanged for any other input."""
+    ids = inputs.kwargs.get("input_ids", inputs.args[0] if inputs.args else None)
+    if not isinstance(ids, torch.Tensor) or ids.dim() != 2 or ids.dtype.is_floating_point:
+        return report
+    batch, seq_len = int(ids.shape[0]), int(ids.shape[1])
+    return with_llm_sizing(report, model, seq_len=seq_len, batch=batch, kv_dtype=kv_dtype, tokens=tokens)
