@@ -69,3 +69,11 @@ def test_saved_documents_keep_their_memory():
     again = Report.from_dict(json.loads(report.to_json()))
     assert again.memory == report.memory
     assert again.to_dict() == report.to_dict()
+
+
+def test_a_training_forward_that_fails_is_one_line(capsys):
+    # Inception v3 in train mode at batch 1: BatchNorm on its auxiliary head's 1x1 maps refuses one value
+    assert main(["summary", "torchvision:inception_v3", "--train"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: the training step") and "Expected more than 1 value per channel" in err
+    assert len(err.splitlines()) == 1

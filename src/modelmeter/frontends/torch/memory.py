@@ -19,6 +19,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves, tree_map
 
+from ...errors import ForwardError, ModelMeterError
 from ...formulas import Cost
 from ...memory import dtypes
 from ...memory.report import Memory, Training
@@ -294,6 +295,18 @@ def training_step(
     )
 
 
+@contextmanager
+def _as_forward_error(what: str) -> Iterator[None]:
+    """A failure of the model's own code in a memory run, as one ForwardError naming the run."""
+    try:
+        yield
+    except ModelMeterError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the model's forward may raise anything
+        first = (str(exc).strip().splitlines() or [""])[0]
+        raise ForwardError(f"{what} failed: {type(exc).__name__}: {first}") from exc
+
+
 def measure(
     model: torch.nn.Module,
     inputs: Inputs,
@@ -309,10 +322,12 @@ def measure(
 ) -> Memory:
     """The ``memory`` part of a report for ``model`` on ``inputs`` (``device``: where the forward can run)."""
     total, by_dtype, buffers = weights(model, weights_dtype)
-    peak, per_layer = activation_peak(model, inputs, device)
-    training = (
-        training_step(model, inputs, device, optimizer, precision, gpus, checkpointing, attention) if train else None
-    )
+    with _as_forward_error("the inference forward measuring memory"):
+        peak, per_layer = activation_peak(model, inputs, device)
+    training = None
+    if train:
+        with _as_forward_error(f"the training step (train mode, {precision}, on {device})"):
+            training = training_step(model, inputs, device, optimizer, precision, gpus, checkpointing, attention)
     return Memory(
         weights=total,
         weights_by_dtype=tuple(by_dtype.items()),
