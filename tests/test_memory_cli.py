@@ -77,3 +77,15 @@ def test_a_training_forward_that_fails_is_one_line(capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: the training step") and "Expected more than 1 value per channel" in err
     assert len(err.splitlines()) == 1
+
+
+def test_a_layer_spec_gets_memory_from_its_network_built_on_meta():
+    import modelmeter
+
+    root = __import__("pathlib").Path(__file__).parent.parent
+    spec = modelmeter.summary(str(root / "examples" / "specs" / "lenet5.yaml"), train=True, optimizer="adam")
+    lenet = str(root / "examples" / "seed_models.py") + ":LeNet5"
+    torch_model = modelmeter.summary(lenet, train=True, optimizer="adam")
+    assert spec.totals.params == 61_706
+    assert spec.memory.training.total == torch_model.memory.training.total  # same network, same measurement
+    assert spec.memory.training.params == 4 * 61_706 and spec.memory.activations_peak > 0

@@ -4,8 +4,12 @@
     >>> report = modelmeter.summary(model, input_size=(1, 3, 224, 224))
     >>> print(report)          # the table
     >>> report.to_dict()       # the JSON document (schema modelmeter/1)
+    >>> report.explain()       # the hand calculation, layer by layer
+    >>> modelmeter.summary("net.yaml")            # a layer spec, no framework needed (docs/spec.md)
+    >>> modelmeter.spec.to_torch("net.yaml")      # the spec as an nn.Module
 """
 
+from . import spec as spec  # a public submodule, torch-free: modelmeter.spec.to_torch
 from ._api import summary
 from ._compare import CompareEntry, compare
 from ._report import InputInfo, LayerStats, OpStats, Report, Totals

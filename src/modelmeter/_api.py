@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ._report import Report
@@ -61,6 +61,7 @@ def summary(
     (:class:`~modelmeter.errors.CheckpointError`) unless ``trust_pickle=True``, since unpickling runs code.
     Global torch settings and the random state are restored afterwards, error or not.
 
+    A layer spec (``net.yaml``, ``net.json``, or the loaded mapping; docs/spec.md) is costed without PyTorch.
     Memory (``report.memory``, docs/memory.md) is measured when ``memory=True``, ``weights_dtype`` (re-price
     the weights: ``"bf16"``, ``"int4"``, ...) or ``train=True`` is given. ``train=True`` adds one training
     step: parameters, gradients, ``optimizer`` state (``sgd``, ``sgd-momentum``, ``adam``, ``adamw``) at
@@ -71,9 +72,6 @@ def summary(
     the KV cache (at ``kv_dtype``, default the config's dtype), prefill vs decode per token, and with
     ``tokens`` (``"1T"``) the training FLOPs of that token budget beside 6·N·D.
     """
-    _require_torch()
-    from .frontends.torch.guard import preserved_torch_state
-
     memory_options = None
     if memory or train or weights_dtype is not None or kv_dtype is not None or tokens is not None:
         from .memory.dtypes import canonical
@@ -95,6 +93,26 @@ def summary(
             "checkpointing": checkpointing,
             "attention": attention,
         }
+    from .spec import Spec, is_spec_path
+
+    if is_spec_path(model) or isinstance(model, (Mapping, Spec)):
+        if input_size is not None or input_data is not None:
+            where = os.fspath(model) if isinstance(model, (str, os.PathLike)) else "the spec"
+            raise InputError(f"{where}: a layer spec gives its own input shape; drop input_size/--input")
+        from .spec import analyze
+
+        report = analyze(model, name=name)
+        if strict and report.uncounted:
+            from .errors import UncountedOpsError
+
+            listed = ", ".join(f"{op} x{n}" for op, n in sorted(report.uncounted.items()))
+            raise UncountedOpsError(f"strict: layers without a formula: {listed}", report.uncounted)
+        if memory_options is not None:  # memory is measured by running the spec's network, built on meta
+            report = _spec_memory(model, report, memory_options)
+        return report
+    _require_torch()
+    from .frontends.torch.guard import preserved_torch_state
+
     with preserved_torch_state():
         report, module, inputs = _summary(
             model, input_size, input_data, dtypes, device, strict, name, partial, trust_pickle,
@@ -109,6 +127,19 @@ def summary(
             if is_meta_causal_lm(module):
                 report = add_llm_sizing(report, module, inputs, kv_dtype, tokens)
         return report
+
+
+def _spec_memory(source: Any, report: Report, options: dict[str, Any]) -> Report:
+    _require_torch()
+    from .frontends.torch.build import build_on_meta
+    from .frontends.torch.inputs import Inputs
+    from .frontends.torch.memory import measure
+    from .spec import load, to_torch
+
+    spec = load(source) if not hasattr(source, "input") else source
+    module = build_on_meta(lambda: to_torch(spec))
+    memory = measure(module, Inputs(input_size=spec.input), "meta", **options)
+    return dataclasses.replace(report, memory=memory)
 
 
 def _summary(

@@ -43,6 +43,7 @@ class LayerRecord:
     input_shapes: list[ShapeT] = field(default_factory=list)
     output_shapes: list[ShapeT] = field(default_factory=list)
     own: Cost = field(default_factory=Cost)
+    attrs: dict[str, Any] = field(default_factory=dict)  # the layer's hyper-parameters (see LayerStats.attrs)
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,9 @@ class LayerStats:
     calls: int
     macs: int
     flops: int
+    # Hyper-parameters of a classic layer under PyTorch's argument names (Conv2d: in_channels, kernel_size,
+    # stride, ...), empty for other layers; what ``explain`` fills its formulas with.
+    attrs: dict[str, Any] = field(default_factory=dict)
     # Checkpoint reports only (rows are name prefixes of a state dict): tensors under the prefix and their bytes.
     tensors: int | None = None
     bytes: int | None = None
@@ -77,6 +81,7 @@ class LayerStats:
             "calls": self.calls,
             "macs": self.macs,
             "flops": self.flops,
+            "attrs": {k: list(v) if isinstance(v, tuple) else v for k, v in self.attrs.items()},
         }
         if self.tensors is not None:
             out["tensors"] = self.tensors
@@ -322,6 +327,13 @@ class Report:
             text += llm_text(self.llm)
         return text
 
+    def explain(self, ascii: bool = False) -> str:
+        """The hand calculation of every classic layer: each formula in symbols, then with the numbers
+        (``ascii=True`` writes * and -> instead of the Unicode symbols)."""
+        from .explain import explain_report
+
+        return explain_report(self, ascii=ascii)
+
     def __str__(self) -> str:
         return self.render()
 
@@ -371,6 +383,7 @@ def build_report(
                 calls=rec.calls,
                 macs=sub.macs,
                 flops=sub.flops,
+                attrs=dict(rec.attrs),
             )
         )
     whole = Cost()

@@ -142,7 +142,7 @@ def summary(
     tokens: str | None = None,
 ) -> None:
     """Per-layer (or per-op) table and totals for MODEL (torchvision:NAME, FILE.py:NAME, hf:PATH, a checkpoint
-    .pt/.safetensors)."""
+    .pt/.safetensors, or a layer spec NET.yaml)."""
     from ._api import summary as run_summary
 
     sizes = [parse_shape(s) for s in inputs] or None
@@ -202,6 +202,31 @@ def _write(text: str, output: str | None) -> None:
             raise ModelMeterError(f"cannot write {output}: {exc.strerror or exc}") from exc
     else:
         click.echo(text, nl=False)
+
+
+def _utf8(stream: Any) -> bool:
+    """Whether ``stream`` can show the explanation's ·, →, −, γ, β (else ASCII stand-ins are written)."""
+    import codecs
+
+    try:
+        return codecs.lookup(getattr(stream, "encoding", None) or "ascii").name.startswith("utf")
+    except LookupError:
+        return False
+
+
+@cli.command()
+@_common
+@click.option("--ascii", "ascii_", is_flag=True, help="Write * and -> instead of · and → (automatic when not UTF-8).")
+def explain(
+    model: str, inputs: tuple[str, ...], dtypes: tuple[str, ...], debug: bool, ascii_: bool, **options: Any
+) -> None:
+    """The hand calculation of every classic layer of MODEL: each formula, then with its numbers."""
+    from ._api import summary as run_summary
+
+    # ``options`` are the shared analysis options (device, strict, ...), passed on as summary takes them
+    sizes = [parse_shape(s) for s in inputs] or None
+    report = run_summary(model, input_size=sizes, dtypes=list(dtypes) or None, **options)
+    click.echo(report.explain(ascii=ascii_ or not _utf8(sys.stdout)), nl=False)
 
 
 @cli.command()

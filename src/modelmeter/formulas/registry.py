@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 Shape = tuple[int, ...]
 
@@ -40,8 +40,9 @@ class Cost:
 
 ZERO = Cost()
 
-F = TypeVar("F", bound=Callable[..., Cost])
-FORMULAS: dict[str, Callable[..., Cost]] = {}
+# Formulas return a Cost (compute) or a ParamCount (parameters of a layer, formulas/layers.py).
+F = TypeVar("F", bound=Callable[..., Any])
+FORMULAS: dict[str, Callable[..., Any]] = {}
 
 
 def register(name: str) -> Callable[[F], F]:
@@ -56,6 +57,6 @@ def register(name: str) -> Callable[[F], F]:
     return decorate
 
 
-def formula(name: str) -> Callable[..., Cost]:
+def formula(name: str) -> Callable[..., Any]:
     """The formula registered as ``name``."""
     return FORMULAS[name]

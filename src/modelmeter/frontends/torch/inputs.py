@@ -44,7 +44,7 @@ def normalize_sizes(input_size: InputSize) -> list[tuple[int, ...]]:
 def _meta_tensor(shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
     try:
         return torch.empty(shape, dtype=dtype, device="meta")
-    except RuntimeError as exc:  # "Storage size calculation overflowed": more elements than torch can address
+    except (RuntimeError, TypeError) as exc:  # "Storage size calculation overflowed"; a dim past int64: TypeError
         raise InputError(
             f"input shape {shape}: too large for a tensor ({str(exc).splitlines()[0][:120]}); give a smaller shape"
         ) from exc

@@ -7,6 +7,7 @@ from collections import defaultdict
 import torch
 
 from ..._report import LayerRecord, Totals
+from .attrs import module_attrs
 
 
 def _dtype_name(dtype: torch.dtype) -> str:
@@ -28,6 +29,7 @@ def layer_records(model: torch.nn.Module) -> dict[str, LayerRecord]:
             params=sum(p.numel() for p in params),
             trainable_params=sum(p.numel() for p in params if p.requires_grad),
             buffers=sum(b.numel() for b in module.buffers()),
+            attrs=module_attrs(module),
         )
     return records
 
