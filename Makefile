@@ -22,6 +22,7 @@ run: install
 		$(VENV)/bin/modelmeter summary $(EXAMPLES):$$m || exit 1; echo; done
 	$(VENV)/bin/modelmeter summary torchvision:resnet50 --depth 1
 	$(VENV)/bin/modelmeter summary hf:examples/hf/gpt2 --seq-len 1024 --by op
+	$(VENV)/bin/modelmeter summary torchvision:resnet50 --depth 0 --train --precision bf16-mixed --gpus 8
 	$(VENV)/bin/modelmeter explain examples/specs/lenet5.yaml
 	$(VENV)/bin/modelmeter summary examples/specs/resnet18.yaml --depth 1
 

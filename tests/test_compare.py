@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -18,6 +17,7 @@ from modelmeter import _compare as cmp
 from modelmeter._report import Report
 from modelmeter.cli import main
 from modelmeter.errors import ModelRefError
+from modelmeter.memory import Memory
 from modelmeter.render import comparison
 
 pytest.importorskip("torch")
@@ -137,17 +137,11 @@ def test_a_failing_model_is_reported_in_its_row(tmp_path: Path, capsys):
     assert f"{net}:Broken: the model's forward failed" in out
 
 
-@dataclass(frozen=True)
-class _WithMemory(Report):
-    memory: dict[str, Any] | None = None
-
-
 def _entry(name: str, macs: int, peak: int | None) -> cmp.CompareEntry:
     doc = json.loads((ROOT / "tests" / "golden" / "lenet5.json").read_text())
     base = Report.from_dict({**doc, "model": name, "totals": {**doc["totals"], "macs": macs}})
-    fields = {f: getattr(base, f) for f in base.__dataclass_fields__}
-    memory = None if peak is None else {"activations_peak": peak}
-    return cmp.CompareEntry(name, report=_WithMemory(**fields, memory=memory))
+    memory = None if peak is None else Memory(weights=0, weights_by_dtype=(), buffers=0, activations_peak=peak)
+    return cmp.CompareEntry(name, report=dataclasses.replace(base, memory=memory))
 
 
 def test_activation_peak_column_appears_when_reports_have_it():

@@ -25,6 +25,7 @@ from .errors import (
     UsageError,
 )
 from .formulas import Cost
+from .memory import Memory, Training
 
 __all__ = [
     "CheckpointError",
@@ -34,12 +35,14 @@ __all__ = [
     "InputError",
     "InputInfo",
     "LayerStats",
+    "Memory",
     "ModelMeterError",
     "ModelRefError",
     "OpStats",
     "Report",
     "SpecError",
     "Totals",
+    "Training",
     "UncountedOpsError",
     "UsageError",
     "__version__",

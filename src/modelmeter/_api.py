@@ -32,6 +32,15 @@ def summary(
     batch: int | None = None,
     partial: bool = False,
     trust_pickle: bool = False,
+    memory: bool = False,
+    weights_dtype: str | None = None,
+    train: bool = False,
+    optimizer: str = "adamw",
+    precision: str = "fp32",
+    gpus: int | None = None,
+    checkpointing: bool = False,
+    kv_dtype: str | None = None,
+    tokens: str | int | None = None,
 ) -> Report:
     """Count the parameters, shapes, MACs and FLOPs of ``model``.
 
@@ -53,7 +62,37 @@ def summary(
     Global torch settings and the random state are restored afterwards, error or not.
 
     A layer spec (``net.yaml``, ``net.json``, or the loaded mapping; docs/spec.md) is costed without PyTorch.
+    Memory (``report.memory``, docs/memory.md) is measured when ``memory=True``, ``weights_dtype`` (re-price
+    the weights: ``"bf16"``, ``"int4"``, ...) or ``train=True`` is given. ``train=True`` adds one training
+    step: parameters, gradients, ``optimizer`` state (``sgd``, ``sgd-momentum``, ``adam``, ``adamw``) at
+    ``precision`` (``fp32``, ``bf16-mixed``, ``fp16-mixed``), the activations autograd saves, forward and
+    backward FLOPs, and with ``gpus`` the per-device bytes under DDP, ZeRO-1/2/3 and tensor parallel.
+    ``checkpointing=True`` measures the step with activation checkpointing of every repeated block.
+    A causal LM from a Hugging Face config also gets ``report.llm``: parameters by part, MoE total vs active,
+    the KV cache (at ``kv_dtype``, default the config's dtype), prefill vs decode per token, and with
+    ``tokens`` (``"1T"``) the training FLOPs of that token budget beside 6·N·D.
     """
+    memory_options = None
+    if memory or train or weights_dtype is not None or kv_dtype is not None or tokens is not None:
+        from .memory.dtypes import canonical
+        from .memory.training import check
+
+        check(optimizer, precision)
+        if kv_dtype is not None:
+            canonical(kv_dtype)
+        if tokens is not None:
+            from .memory.llm import parse_tokens
+
+            parse_tokens(tokens)
+        memory_options = {
+            "weights_dtype": canonical(weights_dtype) if weights_dtype is not None else None,
+            "train": train,
+            "optimizer": optimizer,
+            "precision": precision,
+            "gpus": gpus,
+            "checkpointing": checkpointing,
+            "attention": attention,
+        }
     from .spec import Spec, is_spec_path
 
     if is_spec_path(model) or isinstance(model, (Mapping, Spec)):
@@ -68,15 +107,39 @@ def summary(
 
             listed = ", ".join(f"{op} x{n}" for op, n in sorted(report.uncounted.items()))
             raise UncountedOpsError(f"strict: layers without a formula: {listed}", report.uncounted)
+        if memory_options is not None:  # memory is measured by running the spec's network, built on meta
+            report = _spec_memory(model, report, memory_options)
         return report
     _require_torch()
     from .frontends.torch.guard import preserved_torch_state
 
     with preserved_torch_state():
-        return _summary(
+        report, module, inputs = _summary(
             model, input_size, input_data, dtypes, device, strict, name, partial, trust_pickle,
             attention=attention, seq_len=seq_len, batch=batch,
         )  # fmt: skip
+        if memory_options is not None and module is not None and not report.partial:
+            from .frontends.torch.memory import measure
+
+            report = dataclasses.replace(report, memory=measure(module, inputs, report.device, **memory_options))
+            from .frontends.torch.llm import add_llm_sizing, is_meta_causal_lm
+
+            if is_meta_causal_lm(module):
+                report = add_llm_sizing(report, module, inputs, kv_dtype, tokens)
+        return report
+
+
+def _spec_memory(source: Any, report: Report, options: dict[str, Any]) -> Report:
+    _require_torch()
+    from .frontends.torch.build import build_on_meta
+    from .frontends.torch.inputs import Inputs
+    from .frontends.torch.memory import measure
+    from .spec import load, to_torch
+
+    spec = load(source) if not hasattr(source, "input") else source
+    module = build_on_meta(lambda: to_torch(spec))
+    memory = measure(module, Inputs(input_size=spec.input), "meta", **options)
+    return dataclasses.replace(report, memory=memory)
 
 
 def _summary(
@@ -93,7 +156,8 @@ def _summary(
     attention: str,
     seq_len: int | None,
     batch: int | None,
-) -> Report:
+) -> tuple[Report, Any, Any]:
+    """The report, and the module and inputs it ran (None for a checkpoint's state dict: no forward)."""
     from .frontends.torch.analyze import analyze_module
     from .frontends.torch.inputs import Inputs
 
@@ -113,7 +177,7 @@ def _summary(
                 if input_size is not None or input_data is not None:
                     note = "a state dict has no forward; the input given was not used"
                     report = dataclasses.replace(report, notes=(*report.notes, note))
-                return report
+                return report, None, None
         else:
             loaded = load(ref, seq_len=seq_len, batch=batch)
     elif _is_hf_config(model):
@@ -139,7 +203,9 @@ def _summary(
         model, inputs, name=name, device=device, strict=strict, partial=partial, attention=attention
     )
     # what the source publishes (torchvision: num_params, _ops, acc@1) travels with the report, for `compare`
-    return dataclasses.replace(report, published=tuple(published.items())) if published else report
+    if published:
+        report = dataclasses.replace(report, published=tuple(published.items()))
+    return report, model, inputs
 
 
 def _is_hf_config(obj: Any) -> bool:

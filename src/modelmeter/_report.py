@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from .formulas import Cost
+from .memory.llm import LLMSizing
+from .memory.report import Memory
 
 SCHEMA = "modelmeter/1"
 ShapeT = tuple[int, ...]
@@ -173,6 +175,8 @@ class Report:
     notes: tuple[str, ...] = ()
     # figures the model's source publishes (torchvision weights: num_params, _ops in GMACs, acc@1, ...)
     published: tuple[tuple[str, Any], ...] = ()
+    memory: Memory | None = None  # filled when memory was asked for (summary(memory=True / train=True))
+    llm: LLMSizing | None = None  # filled for language models sized from a config (frontends/torch/llm.py)
 
     # -- queries -------------------------------------------------------------------------------------
     def layer(self, name: str) -> LayerStats:
@@ -240,6 +244,8 @@ class Report:
             "error": self.error,
             "notes": list(self.notes),
             "published": dict(self.published),
+            **({"memory": self.memory.to_dict()} if self.memory is not None else {}),
+            **({"llm": self.llm.to_dict()} if self.llm is not None else {}),
         }
 
     @classmethod
@@ -269,6 +275,7 @@ class Report:
             error=doc.get("error"),
             notes=tuple(doc.get("notes", [])),
             published=tuple(doc.get("published", {}).items()),
+            memory=Memory.from_dict(doc["memory"]) if doc.get("memory") else None,
         )
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -309,7 +316,16 @@ class Report:
         ``by="op"``, a row per op type."""
         from .render.table import render_text
 
-        return render_text(self, depth=depth, width=width, by=by)
+        text = render_text(self, depth=depth, width=width, by=by)
+        if self.memory is not None:
+            from .render.memory import memory_text
+
+            text += "\n" + memory_text(self.memory)
+        if self.llm is not None:
+            from .render.memory import llm_text
+
+            text += llm_text(self.llm)
+        return text
 
     def explain(self, ascii: bool = False) -> str:
         """The hand calculation of every classic layer: each formula in symbols, then with the numbers

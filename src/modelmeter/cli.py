@@ -15,6 +15,10 @@ from ._version import __version__
 from .errors import ForwardError, ModelMeterError, UsageError
 
 DEVICES = ("auto", "meta", "cpu")  # mirrors frontends.torch.analyze.DEVICES without importing torch
+# mirror modelmeter.memory.{dtypes,training} (no torch there, but keep the CLI's import light)
+WEIGHT_DTYPES = ("fp32", "bf16", "fp16", "fp8", "int8", "int4")
+OPTIMIZERS = ("sgd", "sgd-momentum", "adam", "adamw")
+PRECISIONS = ("fp32", "bf16-mixed", "fp16-mixed")
 ATTENTION = ("full", "causal-aware")  # mirrors formulas.attention.ATTENTION_MODES
 FORMATS = ("table", "json", "csv", "markdown", "html")
 
@@ -98,6 +102,19 @@ def cli(debug: bool) -> None:
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
               help="table and markdown: K/M/G numbers; json and csv: exact integers; html: one offline page.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, help="Write to FILE instead of stdout.")
+@click.option("--memory", "with_memory", is_flag=True, help="Measure weights, activation peak and per-layer bytes.")
+@click.option("--weights-dtype", type=click.Choice(WEIGHT_DTYPES), default=None,
+              help="Re-price the weights at this format (int4 packed two per byte); implies --memory.")
+@click.option("--train", is_flag=True, help="Add one training step: state, saved activations, backward FLOPs.")
+@click.option("--optimizer", type=click.Choice(OPTIMIZERS), default="adamw", show_default=True)
+@click.option("--precision", type=click.Choice(PRECISIONS), default="fp32", show_default=True)
+@click.option("--gpus", type=click.IntRange(min=1), default=None,
+              help="With --train: per-device bytes under DDP, ZeRO-1/2/3 and tensor parallel on N GPUs.")
+@click.option("--checkpointing", is_flag=True, help="With --train: activation checkpointing of every repeated block.")
+@click.option("--kv-dtype", type=click.Choice(WEIGHT_DTYPES), default=None,
+              help="hf: causal LMs: price the KV cache at this dtype (default: the config's); implies --memory.")
+@click.option("--tokens", default=None, metavar="N",
+              help="hf: causal LMs with --train: training FLOPs for a token budget such as 1T, beside 6·N·D.")
 def summary(
     model: str,
     inputs: tuple[str, ...],
@@ -114,6 +131,15 @@ def summary(
     depth: int | None,
     fmt: str,
     output: str | None,
+    with_memory: bool = False,
+    weights_dtype: str | None = None,
+    train: bool = False,
+    optimizer: str = "adamw",
+    precision: str = "fp32",
+    gpus: int | None = None,
+    checkpointing: bool = False,
+    kv_dtype: str | None = None,
+    tokens: str | None = None,
 ) -> None:
     """Per-layer (or per-op) table and totals for MODEL (torchvision:NAME, FILE.py:NAME, hf:PATH, a checkpoint
     .pt/.safetensors, or a layer spec NET.yaml)."""
@@ -124,7 +150,9 @@ def summary(
         _check_output(output, model)
     report = run_summary(
         model, input_size=sizes, dtypes=list(dtypes) or None, device=device, strict=strict,
-        partial=partial, trust_pickle=trust_pickle, attention=attention, seq_len=seq_len, batch=batch,
+        partial=partial, trust_pickle=trust_pickle, memory=with_memory, weights_dtype=weights_dtype, train=train,
+        optimizer=optimizer, precision=precision, gpus=gpus, checkpointing=checkpointing,
+        kv_dtype=kv_dtype, tokens=tokens, attention=attention, seq_len=seq_len, batch=batch,
     )  # fmt: skip
     _emit(report, fmt, depth, output, by)
     if fmt != "json":
@@ -153,6 +181,14 @@ def _emit(report: Any, fmt: str, depth: int | None, output: str | None, by: str 
         from .render.table import print_report
 
         print_report(report, Console(), depth, by=by)
+        if report.memory is not None:
+            from .render.memory import memory_text
+
+            click.echo("\n" + memory_text(report.memory), nl=False)
+        if report.llm is not None:
+            from .render.memory import llm_text
+
+            click.echo(llm_text(report.llm), nl=False)
         return
     _write(text, output)
 
