@@ -103,3 +103,10 @@ def test_names_are_not_rich_markup_or_emoji():
     assert "[bold]net:x:" in text
     assert "a:smile: (Linear)" in text
     assert "[red]b[/red] (Linear)" in text
+
+
+def test_depth_zero_shows_the_model_row(capsys):
+    pytest.importorskip("torch")
+    assert main(["summary", LENET, "--depth", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "(model) (LeNet5)" in out and "conv1" not in out

@@ -75,7 +75,15 @@ def test_seed_zoo_json_is_the_sorted_list_of_report_documents(capsys):
     assert by_name["AlexNetNoBias"]["totals"]["macs"] == 861_301_280  # seed 001's figure (thop's MACs)
     import modelmeter
 
-    assert docs[0] == modelmeter.summary(f"{SEEDS}:{docs[0]['model'].rpartition(':')[2]}").to_dict()
+    first = f"{SEEDS}:{docs[0]['model'].rpartition(':')[2]}"
+    assert docs[0] == modelmeter.summary(first, memory=True).to_dict()  # compare measures memory by default
+
+
+def test_activation_peak_column_by_default_and_not_with_no_memory(capsys):
+    rc, out, _ = _run(capsys, f"{SEEDS}:LeNet5", "--format", "csv")
+    assert rc == 0 and "activations_peak" in out.splitlines()[0]
+    rc, out, _ = _run(capsys, f"{SEEDS}:LeNet5", "--format", "csv", "--no-memory")
+    assert rc == 0 and "activations_peak" not in out.splitlines()[0]
 
 
 def test_max_params_answers_the_phone_question(capsys):

@@ -24,15 +24,8 @@ def _is_pattern(ref: str) -> bool:
 
 
 def memory_figure(report: Report, key: str) -> int | None:
-    """A figure of the report's ``memory`` part (issue 5), if the report has one, else None.
-
-    Accepts a mapping or an object, so compare works before and after memory accounting lands.
-    """
-    memory = getattr(report, "memory", None)
-    if memory is None:
-        return None
-    value = memory.get(key) if isinstance(memory, dict) else getattr(memory, key, None)
-    return int(value) if isinstance(value, (int, float)) else None
+    """A figure of the report's ``memory`` part, or None for a report made without memory."""
+    return None if report.memory is None else int(getattr(report.memory, key))
 
 
 @dataclass(frozen=True)
@@ -178,6 +171,7 @@ def compare(
     reverse: bool = False,
     max_params: int | None = None,
     max_macs: int | None = None,
+    memory: bool = True,
     on_start: Callable[[str], None] | None = None,
     on_done: Callable[[CompareEntry], None] | None = None,
 ) -> list[CompareEntry]:
@@ -186,11 +180,12 @@ def compare(
 
     A model that fails is a :class:`CompareEntry` with ``error`` set, placed last; the others still run.
     ``on_start`` / ``on_done`` are called around each model (the CLI drives its progress bar with them).
+    ``memory=True`` also measures each model's inference activation peak (one more forward on meta).
     """
     from ._api import summary
 
     def one(ref: str) -> Report:
-        return summary(ref, input_size=input_size, dtypes=dtypes, device=device, strict=strict)
+        return summary(ref, input_size=input_size, dtypes=dtypes, device=device, strict=strict, memory=memory)
 
     entries = analyze(expand(models), one, on_start=on_start, on_done=on_done)
     return select(entries, sort=sort, reverse=reverse, max_params=max_params, max_macs=max_macs)

@@ -241,6 +241,8 @@ def explain(
 @click.option("--reverse", is_flag=True, help="Largest first.")
 @click.option("--max-params", metavar="COUNT", help="Keep models with at most COUNT params, e.g. 5M.")
 @click.option("--max-macs", metavar="COUNT", help="Keep models with at most COUNT MACs, e.g. 600M.")
+@click.option("--memory/--no-memory", default=True, show_default=True,
+              help="Also measure each model's inference activation peak (one more forward on meta).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
               help="json: a list of the models' report documents, in the shown order.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, help="Write to FILE instead of stdout.")
@@ -255,11 +257,12 @@ def compare(
     reverse: bool,
     max_params: str | None,
     max_macs: str | None,
+    memory: bool,
     fmt: str,
     output: str | None,
     debug: bool,
 ) -> None:
-    """Models side by side: params, MACs, FLOPs, weight bytes (and accuracy where published).
+    """Models side by side: params, MACs, FLOPs, weight bytes, activation peak (and accuracy where published).
 
     MODELS are references or patterns: 'torchvision:resnet*', 'torchvision:*' (the classification zoo),
     'net.py:*'. A model that fails is reported in its row; the others still run.
@@ -268,16 +271,11 @@ def compare(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from . import _compare as cmp
-    from ._api import summary as run_summary
     from .render import comparison as render
 
     limits = _count_option(max_params, "--max-params"), _count_option(max_macs, "--max-macs")
     sizes = [parse_shape(s) for s in inputs] or None
-    refs = cmp.expand(models)
-
-    def one(ref: str) -> Any:
-        return run_summary(ref, input_size=sizes, dtypes=list(dtypes) or None, device=device, strict=strict)
-
+    refs = cmp.expand(models)  # expanded here for the progress bar's total; expanding again is a no-op
     err = Console(stderr=True)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err, transient=True, disable=len(refs) < 2) as bar:
@@ -286,8 +284,11 @@ def compare(
         def start(ref: str) -> None:
             bar.update(task, description=ref)
 
-        entries = cmp.analyze(refs, one, on_start=start, on_done=lambda _: bar.advance(task))
-    shown = cmp.select(entries, sort=sort, reverse=reverse, max_params=limits[0], max_macs=limits[1])
+        shown = cmp.compare(
+            refs, input_size=sizes, dtypes=list(dtypes) or None, device=device, strict=strict, sort=sort,
+            reverse=reverse, max_params=limits[0], max_macs=limits[1], memory=memory,
+            on_start=start, on_done=lambda _: bar.advance(task),
+        )
     if fmt == "table" and not output:
         render.print_table(shown, Console())
     else:
@@ -296,9 +297,9 @@ def compare(
         renderers = {"table": render.render_text, "json": render.render_json, "csv": render.render_csv,
                      "markdown": render.render_markdown, "html": render_comparison_html}
         _write(renderers[fmt](shown), output)
-    failed = sum(e.report is None for e in entries)
+    failed = sum(e.report is None for e in shown)  # the size filters keep failed rows
     if failed:
-        raise ModelMeterError(f"{failed} of {len(entries)} models failed; their rows say why")
+        raise ModelMeterError(f"{failed} of {len(refs)} models failed; their rows say why")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -59,7 +59,8 @@ def tables(report: Report, depth: int | None = None, by: str = "layer") -> list[
     layers.add_column("MACs", justify="right", no_wrap=True)
     layers.add_column("% MACs", justify="right", no_wrap=True)
     total_macs = report.totals.macs
-    only_root = len(report.layers) == 1  # a single leaf module: show it as the one row
+    # The model's own row is shown only where nothing else would be: a single leaf module, or --depth 0.
+    only_root = len(report.layers) == 1 or depth == 0
     for row in report.layers:
         if (row.name == "" and not only_root) or (depth is not None and row.depth > depth):
             continue
