@@ -8,6 +8,8 @@ element (broadcasting included), reductions per input element. Ops made of sever
 - ``softmax``, ``log_softmax``: 5 per element: row max, subtract, exp, row sum, divide (or subtract the log).
 - ``addcmul`` / ``addcdiv`` (x + v · a * b), ``lerp`` (a + w (b - a)): 3; ``glu`` (a · σ(b)): 2 per output.
 - ``dropout`` in training: 2 (multiply by the mask, rescale by 1 / (1 - p)); in eval it is the identity, 0.
+- ``quantize_per_tensor`` / ``quantize_per_channel``: 4 (divide by the scale, round, add the zero point, clamp
+  to the integer range); ``dequantize``: 2 (subtract the zero point, multiply by the scale).
 - ``var`` / ``std``: 4 per input element (mean, subtract, square, sum); ``linalg_vector_norm``: 2 (|x|^p, sum);
   ``logsumexp``: 4 (max, subtract, exp, sum); ``topk``, ``kthvalue``, ``median``: 1 (one comparison per input
   element, as a selection pass); sorting n elements: n·ceil(log2 n) comparisons.
@@ -38,6 +40,8 @@ ELEMENTWISE_FLOPS: dict[str, int] = {
     ),
     **dict.fromkeys(["addcmul", "addcdiv", "lerp"], 3),
     "dropout": 2,  # in training: multiply by the mask, rescale by 1 / (1 - p)
+    **dict.fromkeys(["quantize_per_tensor", "quantize_per_channel"], 4),  # x / s, round, + zero point, clamp
+    "dequantize": 2,  # (q - zero point) * s
     "glu": 2,
 }
 

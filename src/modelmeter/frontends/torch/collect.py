@@ -23,6 +23,7 @@ from torch.utils._pytree import tree_leaves
 
 from ..._report import LayerRecord
 from ...formulas import Cost
+from . import quantized_costs  # noqa: F401 - registers the quantized op adapters into ATEN_COSTS
 from .aten_costs import FAST_PATH_CHECKS, FUNCTION_COSTS, ZERO_COST, Call, adapter_for
 
 

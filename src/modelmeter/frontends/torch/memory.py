@@ -34,7 +34,7 @@ from .collect import Collector, hooked
 from .fused_attention import FusedAttentionOnMeta
 from .inputs import Inputs
 from .live import LiveBytes, SavedBytes
-from .params import _dtype_name, layer_records
+from .params import _dtype_name, layer_records, packed_weights
 
 
 def _cost_of(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> Cost | None:
@@ -98,7 +98,7 @@ def weights(model: torch.nn.Module, weights_dtype: str | None = None) -> tuple[i
             by_dtype[name] += dtypes.nbytes(p.numel(), name)
         else:
             by_dtype[_dtype_name(p.dtype)] += p.numel() * p.element_size()
-    for w in _packed_weights(model):  # quantized modules keep their weights outside parameters()
+    for w in packed_weights(model):  # quantized modules keep their weights outside parameters()
         if weights_dtype is not None and w.dtype.is_floating_point:
             name = dtypes.canonical(weights_dtype)
             by_dtype[name] += dtypes.nbytes(w.numel(), name)
@@ -106,18 +106,6 @@ def weights(model: torch.nn.Module, weights_dtype: str | None = None) -> tuple[i
             by_dtype[_dtype_name(w.dtype)] += w.numel() * w.element_size()
     buffers = sum(b.numel() * b.element_size() for b in _unique(model.named_buffers(remove_duplicate=False)))
     return sum(by_dtype.values()), dict(sorted(by_dtype.items())), buffers
-
-
-def _packed_weights(model: torch.nn.Module) -> list[torch.Tensor]:
-    """Weights and biases of ``torch.ao`` quantized modules, as stored (qint8 weight, fp32 bias): they live in
-    packed params (``LinearPackedParams._weight_bias()``), not in ``parameters()``."""
-    out: list[torch.Tensor] = []
-    for module in model.modules():
-        unpack = getattr(module, "_weight_bias", None)
-        holder = not any(callable(getattr(c, "_weight_bias", None)) for c in module.children())
-        if callable(unpack) and holder:  # the packed-params module itself, not the quantized Linear above it
-            out.extend(t for t in unpack() if isinstance(t, torch.Tensor))
-    return out
 
 
 def _stand_ins(
