@@ -132,3 +132,14 @@ def test_dropout_in_training_multiplies_and_rescales():
     # (4, 5): mask multiply + rescale = 2 per element in training; identity in eval
     assert count(nn.Dropout(0.5).train(), (4, 5)) == (0, 40, {})
     assert count(nn.Dropout(0.5).eval(), (4, 5)) == (0, 0, {})
+
+
+
+def test_histc_counts_each_input_element():
+    class Hist(torch.nn.Module):
+        def forward(self, x):
+            return torch.histc(x, bins=8, min=0, max=8)
+
+    r = modelmeter.summary(Hist(), input_size=(3, 10), device="cpu")
+    assert r.uncounted == {}
+    assert r.totals.flops == 4 * 3 * 10  # subtract, scale, floor, increment per element = 120

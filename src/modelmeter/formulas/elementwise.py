@@ -10,6 +10,8 @@ element (broadcasting included), reductions per input element. Ops made of sever
 - ``dropout`` in training: 2 (multiply by the mask, rescale by 1 / (1 - p)); in eval it is the identity, 0.
 - ``quantize_per_tensor`` / ``quantize_per_channel``: 4 (divide by the scale, round, add the zero point, clamp
   to the integer range); ``dequantize``: 2 (subtract the zero point, multiply by the scale).
+- ``histc``: 4 per input element (subtract the lower edge, scale to a bin, floor, add one to that bin; MoE
+  routers use it to count tokens per expert).
 - ``var`` / ``std``: 4 per input element (mean, subtract, square, sum); ``linalg_vector_norm``: 2 (|x|^p, sum);
   ``logsumexp``: 4 (max, subtract, exp, sum); ``topk``, ``kthvalue``, ``median``: 1 (one comparison per input
   element, as a selection pass); sorting n elements: n·ceil(log2 n) comparisons.
@@ -53,6 +55,7 @@ REDUCTION_FLOPS: dict[str, int] = {
     ),
     "logsumexp": 4,
     **dict.fromkeys(["var", "std", "var_mean", "std_mean"], 4),
+    "histc": 4,  # per input element: subtract the lower edge, scale to a bin, floor, add one to that bin
     **dict.fromkeys(["linalg_vector_norm", "norm", "frobenius_norm"], 2),
 }
 
