@@ -7,7 +7,7 @@ line ``error: ...`` and exit code 1 (:class:`UsageError`: exit code 2).
     ├── UsageError          bad arguments (CLI exit code 2)
     ├── ModelRefError       a model reference that cannot be resolved (file, attribute, zoo name)
     │   ├── CheckpointError a checkpoint (.pt/.pth/.bin/.ckpt/.safetensors) that cannot be read safely or at all
-    │   └── OnnxError       an ONNX file that is not ONNX, corrupt, truncated, or unsafe (external data outside its folder)
+    │   └── OnnxError       an ONNX file: not ONNX, corrupt, truncated, or unsafe (external data outside its folder)
     ├── InputError          input sizes or data that do not fit the model
     ├── ForwardError        the model's forward raised; names the module path and its input shapes
     ├── SpecError           a layer spec (YAML/JSON) that is invalid

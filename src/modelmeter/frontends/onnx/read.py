@@ -61,7 +61,7 @@ def _check_model(model: Any, where: str) -> None:
     """Random or truncated bytes often parse as a protobuf message; a model has an IR version, an opset and a graph
     whose nodes name their op."""
     if model.ir_version <= 0 or not model.HasField("graph"):
-        raise OnnxError(f"{where}: not an ONNX model (no IR version or no graph); the file may be truncated or not ONNX")
+        raise OnnxError(f"{where}: not an ONNX model (no IR version or no graph); the file may be truncated")
     if not model.opset_import:
         raise OnnxError(f"{where}: not an ONNX model (no opset_import); the file may be truncated or not ONNX")
     if not model.graph.node:

@@ -79,9 +79,7 @@ def bind_inputs(
             )
         for i, (d, size) in enumerate(zip(declared, shape, strict=True)):
             if d.HasField("dim_value") and d.dim_value != size:
-                raise InputError(
-                    f"{where}: input {inp.name!r} dim {i} is {d.dim_value} in the model, {size} was given"
-                )
+                raise InputError(f"{where}: input {inp.name!r} dim {i} is {d.dim_value} in the model, {size} was given")
             if d.HasField("dim_param") and d.dim_param:
                 if bound.get(d.dim_param, size) != size:
                     raise InputError(
@@ -122,7 +120,8 @@ def bind_inputs(
 
 
 def _show(declared: list[Any]) -> str:
-    return "(" + ", ".join(str(d.dim_value) if d.HasField("dim_value") else (d.dim_param or "?") for d in declared) + ")"
+    sizes = (str(d.dim_value) if d.HasField("dim_value") else (d.dim_param or "?") for d in declared)
+    return "(" + ", ".join(sizes) + ")"
 
 
 def _write_shape(value_info: Any, shape: Shape) -> None:
@@ -203,8 +202,10 @@ def collect(graph: Any) -> Shapes:
             tt = vi.type.tensor_type
             out.dtypes.setdefault(vi.name, tt.elem_type)
             dims = _dims(vi)
-            shape = None if dims is None or not all(d.HasField("dim_value") for d in dims) else tuple(
-                d.dim_value for d in dims
+            shape = (
+                None
+                if dims is None or not all(d.HasField("dim_value") for d in dims)
+                else tuple(d.dim_value for d in dims)
             )
             if shape is not None and (any(d < 0 or d > MAX_DIM for d in shape)):
                 shape = None
