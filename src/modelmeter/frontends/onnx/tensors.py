@@ -2,7 +2,9 @@
 
 An initializer (or a Constant node's tensor) is a **parameter** when it is weight data: a floating or small
 integer (int8/uint8/int4/..., quantized weights; int32 biases of QLinear ops) tensor of rank >= 1 that some node
-reads as data. It is a **buffer** when it only feeds a BatchNormalization's running mean or variance (PyTorch's
+reads as data, and not a Constant node holding a number or a fill (every element equal: the zeros an exporter
+expands into an LSTM's initial state); weights are initializers, or Constant nodes with varied values. Initial states of LSTM/GRU/RNN and Attention's past key/value are inputs, not weights.
+It is a **buffer** when it only feeds a BatchNormalization's running mean or variance (PyTorch's
 running statistics). Everything else is a constant, not counted: shape, axis, index and pad arguments, the
 scales and zero points of quantization, and rank-0 scalars (Python numbers a model multiplies by). Each tensor is
 counted once by name, however many nodes read it; an ``Identity`` of a stored tensor (exporters use it to share
@@ -39,7 +41,7 @@ _ARG_SLOTS: dict[str, set[int]] = {
     "QuantizeLinear": {1, 2}, "DequantizeLinear": {1, 2}, "DynamicQuantizeLinear": set(),
     "QLinearConv": {1, 2, 4, 5, 6, 7}, "QLinearMatMul": {1, 2, 4, 5, 6, 7}, "ConvInteger": {2, 3},
     "MatMulInteger": {2, 3}, "Shape": {0}, "Size": {0}, "STFT": {1, 3}, "Col2Im": {1, 2}, "GridSample": set(),
-    "MatMulNBits": {2, 3, 4, 5}, "Attention": {3}, "LSTM": {4}, "GRU": {4}, "RNN": {4},
+    "MatMulNBits": {2, 3, 4, 5}, "Attention": {3, 4, 5}, "LSTM": {4, 5, 6}, "GRU": {4, 5}, "RNN": {4, 5},
 }  # fmt: skip
 _BUFFER_SLOTS: dict[str, set[int]] = {"BatchNormalization": {3, 4}}
 _ALIAS_OPS = {"Identity"}
@@ -100,10 +102,26 @@ def _stored(tensor: Any, name: str, where: str) -> StoredTensor:
     return StoredTensor(name, dims, int(tensor.data_type))
 
 
+def _is_fill(tensor: Any, numel: int) -> bool:
+    """One element, or all elements equal (read only for tensors small enough to check; larger ones are weights)."""
+    if numel <= 1:
+        return True
+    if numel > 2**22 or tensor.data_location == 1:
+        return False
+    from onnx import numpy_helper
+
+    try:
+        values = numpy_helper.to_array(tensor).reshape(-1)
+    except (ValueError, TypeError, RuntimeError):
+        return False
+    return bool(values.size) and bool((values == values[0]).all())
+
+
 def catalogue(graph: Any, where: str) -> Catalogue:
     """Every stored tensor of ``graph`` (subgraphs included) and its role, from how nodes read it."""
     tensors: dict[str, StoredTensor] = {}
     alias: dict[str, str] = {}
+    scalars: set[str] = set()  # 1-element Constant nodes: numbers, not weights
     for g in iter_graphs(graph):
         for t in g.initializer:
             tensors[t.name] = _stored(t, t.name, where)
@@ -112,6 +130,8 @@ def catalogue(graph: Any, where: str) -> Catalogue:
                 for attr in node.attribute:
                     if attr.name in ("value", "sparse_value") and attr.HasField("t"):
                         tensors[node.output[0]] = _stored(attr.t, node.output[0], where)
+                        if _is_fill(attr.t, tensors[node.output[0]].numel):
+                            scalars.add(node.output[0])
     for g in iter_graphs(graph):
         for node in g.node:
             if node.op_type in _ALIAS_OPS and node.input and node.output and node.input[0] in tensors:
@@ -137,7 +157,7 @@ def catalogue(graph: Any, where: str) -> Catalogue:
                     data_uses.setdefault(base, set()).add(node.op_type)
     for name, t in tensors.items():
         weight = t.dtype in WEIGHT_DTYPES or (t.dtype == 6 and data_uses.get(name, set()) & QUANTIZED_OPS)
-        if not weight or len(t.dims) == 0:
+        if not weight or len(t.dims) == 0 or name in scalars:
             continue
         if name in data_uses:
             cat.params.add(name)
