@@ -3,12 +3,13 @@
 An initializer (or a Constant node's tensor) is a **parameter** when it is weight data: a floating or small
 integer (int8/uint8/int4/..., quantized weights; int32 biases of QLinear ops) tensor of rank >= 1 that some node
 reads as data, and not a Constant node holding a number or a fill (every element equal: the zeros an exporter
-expands into an LSTM's initial state); weights are initializers, or Constant nodes with varied values. Initial states of LSTM/GRU/RNN and Attention's past key/value are inputs, not weights.
-It is a **buffer** when it only feeds a BatchNormalization's running mean or variance (PyTorch's
-running statistics). Everything else is a constant, not counted: shape, axis, index and pad arguments, the
-scales and zero points of quantization, and rank-0 scalars (Python numbers a model multiplies by). Each tensor is
-counted once by name, however many nodes read it; an ``Identity`` of a stored tensor (exporters use it to share
-one tensor between layers) is the same tensor. Bytes are priced by the stored dtype (int4: half a byte).
+expands into an LSTM's initial state); weights are initializers, or Constant nodes with varied values.
+Initial states of LSTM/GRU/RNN and Attention's past key/value are inputs, not weights. It is a **buffer**
+when it only feeds a BatchNormalization's running mean or variance (PyTorch's running statistics).
+Everything else is a constant, not counted: shape, axis, index and pad arguments, the scales and zero points of
+quantization, and rank-0 scalars (Python numbers a model multiplies by). Each tensor is counted once by name,
+however many nodes read it; an ``Identity`` of a stored tensor (exporters use it to share one tensor between
+layers) is the same tensor. Bytes are priced by the stored dtype (int4: half a byte).
 """
 
 from __future__ import annotations
