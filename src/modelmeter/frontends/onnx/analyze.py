@@ -354,8 +354,11 @@ def _attrs(r: _Rec, kids: list[str] | None, shapes: Shapes, cat: Catalogue, para
         return {}
     attrs = node_attrs(node)
     bias = len(node.input) > 2 and bool(node.input[2])
-    if node.op_type == "Gemm":
-        got = linear_attrs(attrs, ins[1], bias)
-    else:
-        got = conv_attrs(attrs, ins[0], ins[1], bias, node.op_type == "ConvTranspose")
+    try:
+        if node.op_type == "Gemm":
+            got = linear_attrs(attrs, ins[1], bias)
+        else:
+            got = conv_attrs(attrs, ins[0], ins[1], bias, node.op_type == "ConvTranspose")
+    except (ValueError, TypeError, IndexError):  # malformed attributes: no hand calculation, the counts stand
+        return {}
     return got or {}

@@ -68,9 +68,18 @@ RULES: dict[str, Callable[[list[Shape | None], dict[str, Any]], Shape | None]] =
 
 
 def node_attrs(node: Any) -> dict[str, Any]:
+    """The node's attributes as Python values; a malformed one (a corrupt file) is left out."""
     import onnx
 
-    return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+    out: dict[str, Any] = {}
+    for a in node.attribute:
+        try:
+            value = onnx.helper.get_attribute_value(a)
+        except (ValueError, TypeError, RuntimeError):
+            continue
+        if value is not None:
+            out[a.name] = value
+    return out
 
 
 def add_contrib_shapes(graph: Any, shapes: Any) -> bool:

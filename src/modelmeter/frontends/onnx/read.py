@@ -35,8 +35,9 @@ def _short(exc: BaseException) -> str:
 
 def read_model(path: str | os.PathLike[str]) -> Any:
     """The parsed ``onnx.ModelProto`` of ``path``, checked to be a model; :class:`OnnxError` otherwise."""
-    import onnx
     from google.protobuf.message import DecodeError
+
+    import onnx
 
     where = os.fspath(path)
     p = Path(where)
@@ -67,9 +68,15 @@ def _check_model(model: Any, where: str) -> None:
     if not model.graph.node:
         raise OnnxError(f"{where}: the ONNX graph has no nodes; the file may be truncated")
     for graph in iter_graphs(model.graph):
+        texts = [v.name for v in (*graph.input, *graph.output, *graph.value_info, *graph.initializer)]
         for node in graph.node:
+            texts += [node.name, node.op_type, node.domain, *node.input, *node.output]
+            texts += [a.name for a in node.attribute] + [t for p in node.metadata_props for t in (p.key, p.value)]
             if not node.op_type:
                 raise OnnxError(f"{where}: node {node.name!r} has no op type; the file is corrupt")
+        # protobuf hands back bytes for a string field that is not valid UTF-8: only a corrupt file has one
+        if any(not isinstance(t, str) for t in texts):
+            raise OnnxError(f"{where}: names in the graph are not valid UTF-8 text; the file is corrupt")
         for tensor in graph.initializer:
             check_dims(tuple(tensor.dims), f"{where}: initializer {tensor.name!r}")
 

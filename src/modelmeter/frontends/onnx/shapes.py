@@ -113,7 +113,12 @@ def bind_inputs(
                         + ",".join(str(x.dim_value) if x.HasField("dim_value") else "N" for x in declared)
                     )
             concrete = tuple(sizes)
-        check_dims(concrete, f"{where}: input {inp.name!r}")
+        if any(not 0 <= d <= MAX_DIM for d in concrete):
+            raise InputError(f"{where}: input {inp.name!r} shape {concrete}: a dim must be between 0 and {MAX_DIM:,}")
+        try:
+            check_dims(concrete, f"{where}: input {inp.name!r}")
+        except OnnxError as exc:  # too many elements: the size given is wrong, not the file
+            raise InputError(str(exc)) from None
         _write_shape(inp, concrete)
         out.append((inp.name, concrete, elem))
     return out
