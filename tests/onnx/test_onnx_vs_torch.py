@@ -138,3 +138,18 @@ def test_lstm(tmp_path):
     assert ref.totals.macs == 2 * 36 * 80 * 30 + 2 * 36 * 80 * 60 + 36 * 40 * 5
     assert got.totals.macs == ref.totals.macs
     assert got.uncounted == {}
+
+
+def test_dynamo_export_scopes_from_metadata(tmp_path):
+    """The dynamo exporter names nodes node_Conv_0 and keeps module paths and classes in metadata_props."""
+    model = seed_models.LeNet5().eval()
+    ref = modelmeter.summary(model, input_size=(1, 1, 32, 32))
+    path = tmp_path / "lenet_dynamo.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (torch.randn(1, 1, 32, 32),), str(path), dynamo=True, verbose=False)
+    got = analyze_onnx(path)
+    assert (got.totals.params, got.totals.macs) == (ref.totals.params, ref.totals.macs) == (61_706, 416_520)
+    for layer in ("conv1", "conv2", "fc1", "fc2", "fc3"):
+        assert got.layer(layer).type == ref.layer(layer).type  # Conv2d, Linear: from pkg.torch.onnx.class_hierarchy
+        assert got.layer(layer).macs == ref.layer(layer).macs
