@@ -180,22 +180,39 @@ def _constants(graph: Any) -> dict[str, Any]:
 
 
 def infer(model: Any, where: str) -> Shapes:
-    """Run onnx's shape inference (with data propagation, so Reshape targets computed by Shape ops resolve)."""
+    """Run onnx's shape inference (with data propagation, so Reshape targets computed by Shape ops resolve),
+    folding run-time shape arithmetic (:mod:`.fold`) and adding contrib-op shapes between rounds."""
     import onnx
+    from onnx import numpy_helper
 
-    from .contrib_shapes import add_contrib_shapes
+    from .contrib_shapes import add_contrib_shapes, node_attrs
+    from .fold import fold
 
     _forget_annotations(model.graph)
-    for _ in range(8):  # contrib ops unblock inference one layer at a time; each pass adds at least one shape
+    for _ in range(MAX_ROUNDS):  # each round unblocks at least one more node; most graphs need one or two
         try:
             model = onnx.shape_inference.infer_shapes(model, check_type=False, strict_mode=False, data_prop=True)
         except (onnx.shape_inference.InferenceError, RuntimeError, ValueError) as exc:
             text = " ".join(str(exc).split())[:300]
             raise OnnxError(f"{where}: onnx shape inference rejects the graph: {text}") from None
         shapes = collect(model.graph)
-        if not add_contrib_shapes(model.graph, shapes):
+        if all(s is not None for s in shapes.shapes.values()):
+            break
+        found = fold(model.graph, shapes, node_attrs)
+        for node in model.graph.node:  # in the inference copy only: a folded node becomes a Constant
+            if node.op_type != "Constant" and len(node.output) == 1 and node.output[0] in found:
+                value = numpy_helper.from_array(found[node.output[0]])
+                node.op_type, node.domain = "Constant", ""
+                del node.input[:]
+                del node.attribute[:]
+                node.attribute.append(onnx.helper.make_attribute("value", value))
+        added = add_contrib_shapes(model.graph, shapes)
+        if not found and not added:
             break
     return shapes
+
+
+MAX_ROUNDS = 64
 
 
 def collect(graph: Any) -> Shapes:
