@@ -162,5 +162,8 @@ def test_shufflenet_runtime_shape_arithmetic(tmp_path):
     ref, got = _both(torchvision.models.shufflenet_v2_x1_0(), (1, 3, 224, 224), tmp_path)
     assert got.totals.params == ref.totals.params == 2_278_604
     assert got.totals.macs == ref.totals.macs
-    assert got.totals.flops == ref.totals.flops
+    # FLOPs: 52 more, the traced chunk arithmetic on 1-element shape tensors: 13 x (Div + 2 Mul + Add) = 52
+    ops = {o.op: o for o in got.by_op()}
+    assert [(ops[k].calls, ops[k].flops) for k in ("Div", "Mul", "Add")] == [(13, 13), (26, 26), (13, 13)]
+    assert got.totals.flops - ref.totals.flops == 52
     assert got.uncounted == {}
