@@ -295,3 +295,27 @@ def test_unknown_op_is_uncounted(tmp_path):
     r = analyze_onnx(path)
     assert r.uncounted == {"my.domain.MyOp": 1}
     assert r.totals.flops == 8  # the Relu
+
+
+def test_runtime_shape_arithmetic_is_folded(tmp_path):
+    # x (batch, 8, 4) viewed as (batch, 8 // 2, 2*4) by Shape -> Gather -> Div -> Concat -> Reshape (what a traced
+    # x.view(b, c // 2, -1) exports to; onnx's data propagation stops at Div), then @ W (8, 3):
+    # batch 5: 5*4 rows * 8 * 3 = 480 MACs
+    c = lambda name, v: numpy_helper.from_array(np.array(v, dtype=np.int64), name)  # noqa: E731
+    nodes = [
+        helper.make_node("Shape", ["x"], ["s"]),
+        helper.make_node("Gather", ["s", "i0"], ["b"], axis=0),
+        helper.make_node("Gather", ["s", "i1"], ["ch"], axis=0),
+        helper.make_node("Div", ["ch", "two"], ["half"]),
+        helper.make_node("Unsqueeze", ["b", "ax"], ["b1"]),
+        helper.make_node("Unsqueeze", ["half", "ax"], ["h1"]),
+        helper.make_node("Concat", ["b1", "h1", "minus1"], ["target"], axis=0),
+        helper.make_node("Reshape", ["x", "target"], ["v"]),
+        helper.make_node("MatMul", ["v", "W"], ["y"]),
+    ]
+    inits = [c("i0", 0), c("i1", 1), c("two", 2), c("ax", [0]), c("minus1", [-1]), weight("W", 8, 3)]
+    x = helper.make_tensor_value_info("x", F, ["batch", 8, 4])
+    path = save(tmp_path, nodes, [x], [helper.make_tensor_value_info("y", F, ["batch", 4, 3])], inits)
+    r = analyze_onnx(path, dims={"batch": 5})
+    assert r.totals.macs == 5 * 4 * 8 * 3 == 480
+    assert r.uncounted == {}

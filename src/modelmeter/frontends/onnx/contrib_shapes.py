@@ -75,7 +75,7 @@ def node_attrs(node: Any) -> dict[str, Any]:
     for a in node.attribute:
         try:
             value = onnx.helper.get_attribute_value(a)
-        except (ValueError, TypeError, RuntimeError):
+        except (ValueError, TypeError, RuntimeError, KeyError):
             continue
         if value is not None:
             out[a.name] = value

@@ -59,7 +59,53 @@ def _div(args: list[Any], attrs: dict[str, Any]) -> Any:
     return a / b
 
 
+def _reshape(args: list[Any], attrs: dict[str, Any]) -> Any:
+    data, shape = args[0], _ints(args[1])
+    if not attrs.get("allowzero", 0):  # 0 copies the input's dim
+        shape = [data.shape[i] if d == 0 else d for i, d in enumerate(shape)]
+    return data.reshape(shape)
+
+
+def _expand(args: list[Any], attrs: dict[str, Any]) -> Any:
+    target = _ints(args[1])
+    if int(np.prod([max(d, 1) for d in target])) > MAX_ELEMENTS:
+        raise ValueError("too large to fold")
+    return args[0] * np.ones(target, dtype=args[0].dtype)
+
+
+def _range(args: list[Any], attrs: dict[str, Any]) -> Any:
+    start, limit, delta = (np.asarray(a).reshape(-1)[0] for a in args)
+    if delta == 0 or max(int(np.ceil((limit - start) / delta)), 0) > MAX_ELEMENTS:
+        raise ValueError("too large to fold")
+    return np.arange(start, limit, delta, dtype=np.asarray(args[0]).dtype)
+
+
+def _constant_of_shape(args: list[Any], attrs: dict[str, Any]) -> Any:
+    shape = _ints(args[0])
+    if int(np.prod(shape)) > MAX_ELEMENTS:
+        raise ValueError("too large to fold")
+    value = attrs.get("value")
+    from onnx import numpy_helper
+
+    fill = numpy_helper.to_array(value).reshape(-1) if value is not None else np.zeros(1, np.float32)
+    return np.full(shape, fill[0], dtype=fill.dtype)
+
+
 FOLD: dict[str, Callable[[list[Any], dict[str, Any]], Any]] = {
+    "Reshape": _reshape,
+    "Expand": _expand,
+    "Range": _range,
+    "ConstantOfShape": _constant_of_shape,
+    "Transpose": lambda a, at: np.transpose(a[0], at.get("perm")),
+    "Tile": lambda a, at: np.tile(a[0], _ints(a[1])),
+    "Less": lambda a, at: a[0] < a[1],
+    "Greater": lambda a, at: a[0] > a[1],
+    "LessOrEqual": lambda a, at: a[0] <= a[1],
+    "GreaterOrEqual": lambda a, at: a[0] >= a[1],
+    "Not": lambda a, at: np.logical_not(a[0]),
+    "And": lambda a, at: np.logical_and(a[0], a[1]),
+    "Or": lambda a, at: np.logical_or(a[0], a[1]),
+    "Abs": lambda a, at: np.abs(a[0]),
     "Gather": _gather,
     "Unsqueeze": _unsqueeze,
     "Squeeze": _squeeze,

@@ -174,7 +174,7 @@ def _constants(graph: Any) -> dict[str, Any]:
             if n <= 64 and t.data_location != 1:
                 try:
                     values[name] = numpy_helper.to_array(t)
-                except (ValueError, TypeError, RuntimeError):  # a malformed tensor: treated as unknown
+                except (ValueError, TypeError, RuntimeError, KeyError):  # a malformed tensor: treated as unknown
                     continue
     return values
 

@@ -113,7 +113,7 @@ def _is_fill(tensor: Any, numel: int) -> bool:
 
     try:
         values = numpy_helper.to_array(tensor).reshape(-1)
-    except (ValueError, TypeError, RuntimeError):
+    except (ValueError, TypeError, RuntimeError, KeyError):  # an unknown dtype code (corrupt): a weight
         return False
     return bool(values.size) and bool((values == values[0]).all())
 
