@@ -188,6 +188,7 @@ def infer(model: Any, where: str) -> Shapes:
     from .contrib_shapes import add_contrib_shapes, node_attrs
     from .fold import fold
 
+    model = _light_copy(model)
     _forget_annotations(model.graph)
     for _ in range(MAX_ROUNDS):  # each round unblocks at least one more node; most graphs need one or two
         try:
@@ -213,6 +214,31 @@ def infer(model: Any, where: str) -> Shapes:
 
 
 MAX_ROUNDS = 64
+SMALL = 64  # initializers up to this many elements keep their values for inference (shape arithmetic)
+
+
+def _light_copy(model: Any) -> Any:
+    """``model`` without the data of its large initializers, each turned into a graph input of the same type and
+    shape: inference serializes the model every round, and weights matter to it only by shape. Done in place
+    (the model was read for this analysis, and its tensors are already catalogued); the nodes stay the same."""
+    import onnx
+
+    graph = model.graph
+    small, big = [], []
+    for t in graph.initializer:
+        n = 1
+        for d in t.dims:
+            n *= d
+        if n <= SMALL and t.data_location != onnx.TensorProto.EXTERNAL:
+            small.append(t)
+        else:
+            big.append(onnx.helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)))
+    kept = [onnx.TensorProto.FromString(t.SerializeToString()) for t in small]
+    graph.ClearField("initializer")
+    graph.initializer.extend(kept)
+    declared = {i.name for i in graph.input}
+    graph.input.extend(v for v in big if v.name not in declared)
+    return model
 
 
 def collect(graph: Any) -> Shapes:
