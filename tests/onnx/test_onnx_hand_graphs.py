@@ -319,3 +319,40 @@ def test_runtime_shape_arithmetic_is_folded(tmp_path):
     r = analyze_onnx(path, dims={"batch": 5})
     assert r.totals.macs == 5 * 4 * 8 * 3 == 480
     assert r.uncounted == {}
+
+
+def test_norms_softmax_pools_resize_reductions(tmp_path):
+    # x (1, 4, 6, 6) = 144 elements
+    nodes = [
+        # LayerNormalization over the last axis with scale and bias: 144 * (5 + 1 + 1) = 1,008
+        helper.make_node("LayerNormalization", ["x", "g", "b"], ["ln"], axis=-1),
+        # Softmax: 5 per element = 720
+        helper.make_node("Softmax", ["ln"], ["sm"], axis=-1),
+        # MaxPool 2x2 stride 2 -> (1, 4, 3, 3): 36 outputs * 4 = 144
+        helper.make_node("MaxPool", ["sm"], ["mp"], kernel_shape=[2, 2], strides=[2, 2]),
+        # Resize linear x2 -> (1, 4, 6, 6): 144 outputs * (2*4 - 1) = 1,008 (bilinear: 4 taps)
+        helper.make_node("Resize", ["mp", "", "scales"], ["rs"], mode="linear"),
+        # Resize nearest: a copy, 0
+        helper.make_node("Resize", ["rs", "", "scales1"], ["rn"], mode="nearest"),
+        # GlobalAveragePool -> (1, 4, 1, 1): 4 planes * 36 = 144
+        helper.make_node("GlobalAveragePool", ["rn"], ["gp"]),
+        # ReduceMean over axis 1 of gp (4 elements): 4
+        helper.make_node("ReduceMean", ["gp", "axes"], ["y"], keepdims=1),
+    ]
+    inits = [
+        weight("g", 6),
+        weight("b", 6),
+        numpy_helper.from_array(np.array([1, 1, 2, 2], np.float32), "scales"),
+        numpy_helper.from_array(np.array([1, 1, 1, 1], np.float32), "scales1"),
+        numpy_helper.from_array(np.array([1], np.int64), "axes"),
+    ]
+    path = save(tmp_path, nodes, [io("x", 1, 4, 6, 6)], [io("y", 1, 1, 1, 1)], inits, opset=18)
+    r = analyze_onnx(path)
+    ops = {o.op: o.flops for o in r.by_op()}
+    assert ops["LayerNormalization"] == 144 * 7 == 1_008
+    assert ops["Softmax"] == 144 * 5 == 720
+    assert ops["MaxPool"] == 36 * 4 == 144
+    assert ops["Resize"] == 144 * 7 == 1_008
+    assert ops["GlobalAveragePool"] == 4 * 36 == 144
+    assert ops["ReduceMean"] == 4
+    assert r.totals.macs == 0 and r.totals.params == 12 and r.uncounted == {}
