@@ -2,6 +2,8 @@
 
 Two operands are contracted as one batched matrix product over the union of their labels: every combination
 of the labels' sizes is one multiply-accumulate (``bij,bjk->bik``: b·i·j·k MACs, the same as ``matmul``).
+When the pair shares no label that is summed (an outer or elementwise product, ``i,j->ij``), nothing
+accumulates: one multiply per output element, other FLOPs (as PyTorch runs it: a broadcast ``mul``).
 Before a pair is contracted, a label that appears in only one operand and nowhere later (not in another
 operand, not in the output) is summed out of that operand first: one FLOP per element of it (a reduction).
 Three or more operands are contracted left to right, each intermediate keeping the labels still needed;
@@ -83,7 +85,8 @@ def einsum_cost(equation: str, shapes: Sequence[Shape]) -> Cost:
             cost = cost + c
         a, b = current[0], current[1]
         union = "".join(dict.fromkeys(a + b))
-        cost = cost + Cost(macs=numel(union))
         needed = set(out).union(*(set(t) for t in current[2:]))
+        summed = (set(a) & set(b)) - needed
+        cost = cost + (Cost(macs=numel(union)) if summed else Cost(other_flops=numel(union)))
         current = ["".join(c for c in union if c in needed), *current[2:]]
     return cost
