@@ -167,3 +167,13 @@ def test_shufflenet_runtime_shape_arithmetic(tmp_path):
     assert [(ops[k].calls, ops[k].flops) for k in ("Div", "Mul", "Add")] == [(13, 13), (26, 26), (13, 13)]
     assert got.totals.flops - ref.totals.flops == 52
     assert got.uncounted == {}
+
+
+def test_efficientnet_b0_silu(tmp_path):
+    """SiLU is exported as Sigmoid then Mul; counted as one activation (1 FLOP per element, as torch's silu)."""
+    torchvision = pytest.importorskip("torchvision")
+    ref, got = _both(torchvision.models.efficientnet_b0(), (1, 3, 224, 224), tmp_path)
+    assert got.totals.params == ref.totals.params == 5_288_548
+    assert got.totals.macs == ref.totals.macs
+    assert got.totals.flops == ref.totals.flops
+    assert any("49 Mul node(s) complete a SiLU" in n for n in got.notes)

@@ -21,7 +21,8 @@ from ...formulas import Cost
 from .contrib_shapes import node_attrs
 from .costs import ShapeUnknown, node_cost
 from .layer_attrs import conv_attrs, linear_attrs
-from .read import MAX_DIM, read_model
+from .patterns import silu_muls
+from .read import MAX_DIM, iter_graphs, read_model
 from .scopes import scope_chain, short_name
 from .shapes import Shapes, bind_inputs, infer
 from .tensors import DTYPES, Catalogue, catalogue
@@ -62,6 +63,8 @@ class _Walker:
         self.unknown: list[str] = []
         self.notes: list[str] = []
         self.attached: set[int] = set()
+        self.free: set[int] = set()  # nodes counted as part of another (patterns.py)
+        self.fused = 0
 
     def rec(self, name: str, cls: str | None = None) -> _Rec:
         parts = name.split(".") if name else []
@@ -107,6 +110,10 @@ class _Walker:
 
     def cost(self, node: Any, count: bool, mult: int) -> Cost:
         op = node.op_type if node.domain in ("", "ai.onnx") else f"{node.domain}.{node.op_type}"
+        if id(node) in self.free:
+            if count and mult:
+                self.fused += mult
+            return Cost()
         try:
             cost = node_cost(node, node_attrs(node), self.shapes, self.attention)
         except ShapeUnknown:
@@ -236,7 +243,11 @@ def analyze_onnx(path: str | os.PathLike[str], options: OnnxOptions | None = Non
     cat = catalogue(graph, where)
     bound = bind_inputs(graph, where, opts.inputs, dict(opts.dims))
     shapes = infer(model, where)
+    # protobuf hands out a node's Python wrapper anew unless one is alive: hold them all, so id(node) is the same
+    # node for the whole analysis (the walker, the SiLU pattern and the scope boundaries key nodes by id)
+    alive = [node for g in iter_graphs(graph) for node in g.node]
     walker = _Walker(shapes, cat, dict(opts.dims), opts.attention, where)
+    walker.free = silu_muls(graph)
     walker.walk(graph, None, 1, True, True)
     records = _records(walker, graph, cat, shapes)
     tensors = cat.tensors
@@ -265,12 +276,18 @@ def analyze_onnx(path: str | os.PathLike[str], options: OnnxOptions | None = Non
     notes = ["ONNX has no trainable flag: every stored weight counts as a trainable parameter"]
     if cat.unused:
         notes.append(f"{len(cat.unused)} stored weight tensor(s) are read by no node; counted at the root")
+    if walker.fused:
+        notes.append(
+            f"{walker.fused} Mul node(s) complete a SiLU x·sigmoid(x) and are counted with their Sigmoid, as one "
+            "activation (1 FLOP per element, as PyTorch's silu)"
+        )
     if walker.unknown:
         shown = ", ".join(repr(n) for n in walker.unknown[:5])
         notes.append(f"{len(walker.unknown)} node(s) have shapes onnx could not infer and are uncounted: {shown}")
     from dataclasses import replace
 
     report = replace(report, notes=(*notes, *walker.notes))
+    del alive
     if opts.strict and report.uncounted:
         listed = ", ".join(f"{op} x{n}" for op, n in sorted(report.uncounted.items()))
         raise UncountedOpsError(f"strict: ops without a formula: {listed}", report.uncounted)
