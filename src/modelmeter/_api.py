@@ -7,8 +7,8 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ._report import Report
 from .errors import InputError, ModelMeterError
+from .report.model import Report
 
 
 def _require_torch() -> None:
@@ -93,13 +93,13 @@ def summary(
             "checkpointing": checkpointing,
             "attention": attention,
         }
-    from .spec import Spec, is_spec_path
+    from .frontends.spec import Spec, is_spec_path
 
     if is_spec_path(model) or isinstance(model, (Mapping, Spec)):
         if input_size is not None or input_data is not None:
             where = os.fspath(model) if isinstance(model, (str, os.PathLike)) else "the spec"
             raise InputError(f"{where}: a layer spec gives its own input shape; drop input_size/--input")
-        from .spec import analyze
+        from .frontends.spec import analyze
 
         report = analyze(model, name=name)
         if strict and report.uncounted:
@@ -119,10 +119,10 @@ def summary(
             attention=attention, seq_len=seq_len, batch=batch,
         )  # fmt: skip
         if memory_options is not None and module is not None and not report.partial:
-            from .frontends.torch.memory import measure
+            from .frontends.torch.measure.memory import measure
 
             report = dataclasses.replace(report, memory=measure(module, inputs, report.device, **memory_options))
-            from .frontends.torch.llm import add_llm_sizing, is_meta_causal_lm
+            from .frontends.torch.measure.llm import add_llm_sizing, is_meta_causal_lm
 
             if is_meta_causal_lm(module):
                 report = add_llm_sizing(report, module, inputs, kv_dtype, tokens)
@@ -131,10 +131,10 @@ def summary(
 
 def _spec_memory(source: Any, report: Report, options: dict[str, Any]) -> Report:
     _require_torch()
+    from .frontends.spec import load, to_torch
     from .frontends.torch.build import build_on_meta
     from .frontends.torch.inputs import Inputs
-    from .frontends.torch.memory import measure
-    from .spec import load, to_torch
+    from .frontends.torch.measure.memory import measure
 
     spec = load(source) if not hasattr(source, "input") else source
     module = build_on_meta(lambda: to_torch(spec))
@@ -164,8 +164,8 @@ def _summary(
     loaded, ref = None, None
     published: dict[str, Any] = {}
     if isinstance(model, (str, os.PathLike)):
-        from .frontends.torch.checkpoint import checkpoint_report, is_checkpoint, read_checkpoint
         from .frontends.torch.references import Loaded, load
+        from .frontends.torch.references.checkpoint import checkpoint_report, is_checkpoint, read_checkpoint
 
         ref = os.fspath(model)
         if is_checkpoint(ref):
@@ -209,6 +209,6 @@ def _summary(
 
 
 def _is_hf_config(obj: Any) -> bool:
-    from .frontends.torch.hf import is_config
+    from .frontends.torch.references.hf import is_config
 
     return is_config(obj)

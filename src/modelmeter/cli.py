@@ -10,9 +10,9 @@ from typing import Any
 
 import click
 
-from ._compare import SORT_KEYS
 from ._version import __version__
 from .errors import ForwardError, ModelMeterError, UsageError
+from .report.compare import SORT_KEYS
 
 DEVICES = ("auto", "meta", "cpu")  # mirrors frontends.torch.analyze.DEVICES without importing torch
 # mirror modelmeter.memory.{dtypes,training} (no torch there, but keep the CLI's import light)
@@ -270,8 +270,8 @@ def compare(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from . import _compare as cmp
     from .render import comparison as render
+    from .report import compare as cmp
 
     limits = _count_option(max_params, "--max-params"), _count_option(max_macs, "--max-macs")
     sizes = [parse_shape(s) for s in inputs] or None

@@ -1,0 +1,1 @@
+"""The torch cost tables: aten op / torch function -> adapter calling a formula of ``modelmeter.formulas``."""
