@@ -15,6 +15,7 @@ import pytest
 
 from modelmeter.cli import main
 from modelmeter.errors import ModelRefError
+from modelmeter.frontends.torch.references import patterns
 from modelmeter.memory import Memory
 from modelmeter.render import comparison
 from modelmeter.report import compare as cmp
@@ -36,15 +37,15 @@ def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]
 
 
 def test_expand_patterns():
-    assert cmp.expand(["torchvision:resnet*"]) == [f"torchvision:resnet{n}" for n in (101, 152, 18, 34, 50)]
-    seeds = cmp.expand([f"{SEEDS}:*"])
+    assert patterns.expand(["torchvision:resnet*"]) == [f"torchvision:resnet{n}" for n in (101, 152, 18, 34, 50)]
+    seeds = patterns.expand([f"{SEEDS}:*"])
     assert sorted(s.rpartition(":")[2] for s in seeds) == sorted(SEED_PARAMS)
     # plain references stay as given, in order; a model named twice is analysed once
-    assert cmp.expand([f"{SEEDS}:LeNet5", "torchvision:resnet18", f"{SEEDS}:Le*"]) == [
+    assert patterns.expand([f"{SEEDS}:LeNet5", "torchvision:resnet18", f"{SEEDS}:Le*"]) == [
         f"{SEEDS}:LeNet5",
         "torchvision:resnet18",
     ]
-    assert len(cmp.expand(["torchvision:*"])) == len(cmp.torchvision_classification_models()) >= 80
+    assert len(patterns.expand(["torchvision:*"])) == len(patterns.torchvision_classification_models()) >= 80
 
 
 @pytest.mark.parametrize(
@@ -58,7 +59,7 @@ def test_expand_patterns():
 )
 def test_a_pattern_that_matches_nothing_is_an_error(pattern: str, message: str):
     with pytest.raises(ModelRefError, match=message):
-        cmp.expand([pattern])
+        patterns.expand([pattern])
 
 
 def test_seed_zoo_json_is_the_sorted_list_of_report_documents(capsys):

@@ -1,26 +1,17 @@
-"""``compare``: several models side by side, one :class:`~modelmeter.Report` each.
-
-References may be patterns: ``torchvision:resnet*`` / ``torchvision:*`` expand over torchvision's
-classification models, ``FILE.py:*`` over the ``nn.Module`` classes defined in the file. A model that
-fails is kept as a row carrying its error, so one bad model never stops the rest.
+"""A comparison as data: one :class:`CompareEntry` per model (its report, or the error that stopped it), how
+entries are filtered and sorted. ``modelmeter.compare`` (``_api.py``) runs the models; a model that fails is
+kept as a row carrying its error, so one bad model never stops the rest.
 """
 
 from __future__ import annotations
 
-import fnmatch
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import ModelMeterError, ModelRefError, UsageError
+from ..errors import ModelMeterError, UsageError
+from ..options import SORT_KEYS
 from .model import Report
-
-# sort keys -> how to read them from a report (None: the model does not have the figure)
-SORT_KEYS = ("name", "params", "macs", "flops", "param_bytes", "activations_peak", "acc@1")
-
-
-def _is_pattern(ref: str) -> bool:
-    return any(ch in ref for ch in "*?[")
 
 
 def memory_figure(report: Report, key: str) -> int | None:
@@ -58,53 +49,6 @@ class CompareEntry:
         if self.report is not None:
             return self.report.to_dict()
         return {"model": self.ref, "error": self.error}
-
-
-def torchvision_classification_models() -> list[str]:
-    import torchvision.models as tvm
-
-    return sorted(tvm.list_models(module=tvm))
-
-
-def _file_classes(path_text: str) -> list[str]:
-    from pathlib import Path
-
-    from ..frontends.torch.references import _import_file, _module_classes
-
-    path = Path(path_text)
-    if not path.is_file():
-        raise ModelRefError(f"{path}: no such file")
-    return _module_classes(_import_file(path))
-
-
-def expand(refs: Iterable[str]) -> list[str]:
-    """Replace each pattern by the references it matches (sorted), keeping plain references as given.
-
-    A pattern that matches nothing is an error naming it, rather than a silently shorter comparison.
-    """
-    out: list[str] = []
-    for ref in refs:
-        if not _is_pattern(ref):
-            out.append(ref)
-            continue
-        if ref.startswith("torchvision:"):
-            pattern = ref.partition(":")[2]
-            try:
-                names = torchvision_classification_models()
-            except ImportError as exc:
-                raise ModelRefError(f"{ref}: torchvision is not installed; pip install torchvision") from exc
-            matched = [f"torchvision:{n}" for n in names if fnmatch.fnmatchcase(n, pattern)]
-            where = "torchvision's classification models"
-        elif ".py:" in ref:
-            path_text, _, pattern = ref.rpartition(":")
-            matched = [f"{path_text}:{n}" for n in _file_classes(path_text) if fnmatch.fnmatchcase(n, pattern)]
-            where = f"the nn.Module classes of {path_text}"
-        else:
-            raise ModelRefError(f"{ref!r}: patterns work for torchvision:PATTERN and FILE.py:PATTERN")
-        if not matched:
-            raise ModelRefError(f"{ref!r} matches none of {where}")
-        out.extend(m for m in matched if m not in out)
-    return out
 
 
 def analyze(
@@ -158,34 +102,3 @@ def select(
     unknown = [e for e in kept if e.figure(sort) is None]
     known.sort(key=lambda e: e.figure(sort), reverse=reverse)  # type: ignore[arg-type,return-value]
     return known + [e for e in unknown if e.report is not None] + [e for e in unknown if e.report is None]
-
-
-def compare(
-    models: Iterable[str],
-    *,
-    input_size: Sequence[int] | Sequence[Sequence[int]] | None = None,
-    dtypes: Sequence[Any] | None = None,
-    device: str = "auto",
-    strict: bool = False,
-    sort: str | None = "macs",
-    reverse: bool = False,
-    max_params: int | None = None,
-    max_macs: int | None = None,
-    memory: bool = True,
-    on_start: Callable[[str], None] | None = None,
-    on_done: Callable[[CompareEntry], None] | None = None,
-) -> list[CompareEntry]:
-    """Analyse every model (references or patterns, see the module docstring) and return them filtered and
-    sorted: ``modelmeter.compare(["torchvision:*"], max_params=5_000_000, sort="acc@1", reverse=True)``.
-
-    A model that fails is a :class:`CompareEntry` with ``error`` set, placed last; the others still run.
-    ``on_start`` / ``on_done`` are called around each model (the CLI drives its progress bar with them).
-    ``memory=True`` also measures each model's inference activation peak (one more forward on meta).
-    """
-    from .._api import summary
-
-    def one(ref: str) -> Report:
-        return summary(ref, input_size=input_size, dtypes=dtypes, device=device, strict=strict, memory=memory)
-
-    entries = analyze(expand(models), one, on_start=on_start, on_done=on_done)
-    return select(entries, sort=sort, reverse=reverse, max_params=max_params, max_macs=max_macs)

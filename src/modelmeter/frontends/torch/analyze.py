@@ -16,14 +16,12 @@ import torch
 from torch.utils._pytree import tree_leaves
 
 from ...errors import ForwardError, InputError, UncountedOpsError
-from ...formulas.attention import ATTENTION_MODES
+from ...options import ATTENTION_MODES, DEVICES
 from ...report.model import Report, build_report
 from .collect.collector import Collector, hooked
 from .collect.params import layer_records, totals
 from .guard import preserved_module
 from .inputs import Inputs
-
-DEVICES = ("auto", "meta", "cpu")
 
 
 def _stand_ins(model: torch.nn.Module, device: str) -> dict[str, torch.Tensor]:

@@ -23,7 +23,6 @@ from torch.utils._pytree import tree_leaves
 
 from ....formulas import Cost
 from ....report.model import LayerRecord
-from ..costs import quantized as quantized_costs  # noqa: F401 - registers the quantized op adapters into ATEN_COSTS
 from ..costs.forward import FAST_PATH_CHECKS, FUNCTION_COSTS, ZERO_COST, Call, adapter_for
 
 

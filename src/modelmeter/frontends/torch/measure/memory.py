@@ -24,9 +24,9 @@ from ....formulas import Cost
 from ....memory import dtypes
 from ....memory.report import Memory, Training
 from ....memory.training import compute_bytes, optimizer_bytes_per_param, shard
+from ....options import MemoryOptions
 from ..collect.collector import Collector, hooked
 from ..collect.params import _dtype_name, layer_records, packed_weights
-from ..costs import backward as backward_costs  # noqa: F401 - registers the backward adapters into ATEN_COSTS
 from ..costs import forward as aten_costs
 from ..inputs import Inputs
 from .checkpointing import blocks as checkpoint_blocks
@@ -297,16 +297,13 @@ def measure(
     model: torch.nn.Module,
     inputs: Inputs,
     device: str,
+    options: MemoryOptions,
     *,
-    weights_dtype: str | None = None,
-    train: bool = False,
-    optimizer: str = "adamw",
-    precision: str = "fp32",
-    gpus: int | None = None,
-    checkpointing: bool = False,
     attention: str = "full",
 ) -> Memory:
     """The ``memory`` part of a report for ``model`` on ``inputs`` (``device``: where the forward can run)."""
+    weights_dtype, train, precision = options.weights_dtype, options.train, options.precision
+    optimizer, gpus, checkpointing = options.optimizer, options.gpus, options.checkpointing
     total, by_dtype, buffers = weights(model, weights_dtype)
     with _as_forward_error("the inference forward measuring memory"):
         peak, per_layer = activation_peak(model, inputs, device)

@@ -12,6 +12,8 @@ name prefix (``layer1.0.conv1``), with no MACs, no shapes, and notes saying so.
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import pickle
 import re
 import warnings
@@ -19,13 +21,17 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from ...._files import check_readable_file
 from ....errors import CheckpointError
 from ....report.model import LayerStats, Report, Totals
+from .base import Loaded
+
+if TYPE_CHECKING:
+    from ....options import AnalysisOptions
 
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".safetensors")
 # Buffers registered by torch.nn's own layers (BatchNorm, InstanceNorm). A state dict does not mark which
@@ -59,6 +65,19 @@ class TensorEntry:
 
 def is_checkpoint(ref: str) -> bool:
     return ref.lower().endswith(CHECKPOINT_SUFFIXES)
+
+
+def load_reference(ref: str, options: AnalysisOptions) -> Loaded:
+    """A checkpoint: the pickled model it holds (only with ``trust_pickle``), else the report of its state dict
+    (no forward: no MACs), the input given noted as unused."""
+    got = read_checkpoint(ref, trust_pickle=options.trust_pickle)
+    if not isinstance(got, tuple):  # a trusted pickled nn.Module: analyzed like any model
+        return Loaded(got, os.path.basename(ref))
+    report = checkpoint_report(options.name or os.path.basename(ref), *got)
+    if options.has_input:
+        note = "a state dict has no forward; the input given was not used"
+        report = dataclasses.replace(report, notes=(*report.notes, note))
+    return Loaded(None, report.model, report=report)
 
 
 def _is_buffer(name: str, dtype: str) -> bool:

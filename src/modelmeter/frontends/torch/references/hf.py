@@ -12,12 +12,18 @@ from __future__ import annotations
 import copy
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from ....errors import InputError, ModelRefError
 from ..build import build_on_meta
+from .base import Loaded
+
+if TYPE_CHECKING:
+    from ....options import AnalysisOptions
+
+PREFIX = "hf:"
 
 DEFAULT_SEQ_LEN = 128
 
@@ -96,3 +102,18 @@ def model_inputs(model: torch.nn.Module, config: Any, seq_len: int | None, batch
         channels = getattr(config, "num_channels", 3)
         return {"pixel_values": torch.zeros((batch, channels, size, size), device="meta")}
     raise InputError(f"{type(model).__name__} takes {name!r}; give input_data (e.g. a dict of tensors)")
+
+
+def load_hf(ref: str, seq_len: int | None = None, batch: int | None = None) -> Loaded:
+    """``hf:PATH``: a transformers model from a local config.json (or a folder holding one)."""
+    config = load_config(ref.removeprefix(PREFIX))
+    return from_hf_config(config, ref, seq_len, batch)
+
+
+def from_hf_config(config: Any, name: str, seq_len: int | None = None, batch: int | None = None) -> Loaded:
+    model = build_model(config)  # in eval mode, as every model built here
+    return Loaded(model, name, input_data=model_inputs(model, config, seq_len, batch))
+
+
+def load_reference(ref: str, options: AnalysisOptions) -> Loaded:
+    return load_hf(ref, options.seq_len, options.batch)
