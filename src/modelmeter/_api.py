@@ -3,7 +3,7 @@ Heavy frameworks are imported only when a model needs them (by the frontend)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from .frontends.registry import frontend_for
@@ -35,6 +35,7 @@ def summary(
     checkpointing: bool = False,
     kv_dtype: str | None = None,
     tokens: str | int | None = None,
+    dims: Mapping[str, int] | None = None,
 ) -> Report:
     """Count the parameters, shapes, MACs and FLOPs of ``model``.
 
@@ -65,12 +66,15 @@ def summary(
     A causal LM from a Hugging Face config also gets ``report.llm``: parameters by part, MoE total vs active,
     the KV cache (at ``kv_dtype``, default the config's dtype), prefill vs decode per token, and with
     ``tokens`` (``"1T"``) the training FLOPs of that token budget beside 6·N·D.
+
+    An ONNX file (``model.onnx``, docs/onnx.md) is read without PyTorch; its symbolic dims are bound by
+    ``dims`` (``{"batch": 1}``) or by ``input_size`` (positionally, or by input name: ``{"x": (1, 3, 224, 224)}``).
     """
     options = analysis_options(
         input_size, input_data, dtypes=dtypes, device=device, strict=strict, name=name, attention=attention,
         seq_len=seq_len, batch=batch, partial=partial, trust_pickle=trust_pickle, memory=memory,
         weights_dtype=weights_dtype, train=train, optimizer=optimizer, precision=precision, gpus=gpus,
-        checkpointing=checkpointing, kv_dtype=kv_dtype, tokens=tokens,
+        checkpointing=checkpointing, kv_dtype=kv_dtype, tokens=tokens, dims=dims,
     )  # fmt: skip
     return frontend_for(model).analyze(model, options)
 
@@ -97,6 +101,7 @@ def analysis_options(
     checkpointing: bool = False,
     kv_dtype: str | None = None,
     tokens: str | int | None = None,
+    dims: Mapping[str, int] | None = None,
 ) -> AnalysisOptions:
     """:func:`summary`'s keyword arguments as :class:`AnalysisOptions`, the memory choices checked (one clear
     :class:`~modelmeter.errors.UsageError` naming the choices) before any model is built."""
@@ -134,6 +139,7 @@ def analysis_options(
         partial=partial,
         trust_pickle=trust_pickle,
         memory=memory_options,
+        dims=dict(dims or {}),
     )
 
 
@@ -157,6 +163,7 @@ def compare(
     max_params: int | None = None,
     max_macs: int | None = None,
     memory: bool = True,
+    dims: Mapping[str, int] | None = None,
     on_start: Callable[[str], None] | None = None,
     on_done: Callable[[CompareEntry], None] | None = None,
 ) -> list[CompareEntry]:
@@ -171,7 +178,9 @@ def compare(
     """
 
     def one(ref: str) -> Report:
-        return summary(ref, input_size=input_size, dtypes=dtypes, device=device, strict=strict, memory=memory)
+        return summary(
+            ref, input_size=input_size, dtypes=dtypes, device=device, strict=strict, memory=memory, dims=dims
+        )
 
     entries = analyze(expand(models), one, on_start=on_start, on_done=on_done)
     return select(entries, sort=sort, reverse=reverse, max_params=max_params, max_macs=max_macs)

@@ -14,7 +14,7 @@ __all__ = ["analyze_onnx", "is_onnx_path"]
 
 
 def analyze_onnx(path: str | os.PathLike[str], options: Any = None, **kwargs: Any) -> Any:
-    """The :class:`~modelmeter._report.Report` of the ONNX file at ``path`` (see :mod:`.analyze`)."""
+    """The :class:`~modelmeter.report.Report` of the ONNX file at ``path`` (see :mod:`.analyze`)."""
     try:
         import onnx  # noqa: F401
     except ImportError as exc:

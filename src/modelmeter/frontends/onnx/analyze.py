@@ -1,4 +1,4 @@
-"""An ONNX file -> a :class:`~modelmeter._report.Report`: read, bind inputs, infer shapes, cost every node,
+"""An ONNX file -> a :class:`~modelmeter.report.Report`: read, bind inputs, infer shapes, cost every node,
 roll the costs up by scope. No PyTorch anywhere.
 
 Control flow: an ``If`` reports both branches as rows (``<if>.then_branch``, ``<if>.else_branch``); when its
@@ -15,9 +15,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..._report import InputInfo, LayerRecord, Report, Totals, build_report
 from ...errors import InputError, UncountedOpsError
 from ...formulas import Cost
+from ...report import InputInfo, LayerRecord, Report, Totals, build_report
 from .contrib_shapes import node_attrs
 from .costs import ShapeUnknown, node_cost
 from .layer_attrs import conv_attrs, linear_attrs

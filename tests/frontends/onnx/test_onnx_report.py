@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 
 onnx = pytest.importorskip("onnx")
-from modelmeter import Report  # noqa: E402
-from modelmeter.frontends.onnx import analyze_onnx  # noqa: E402
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[2]
+from modelmeter import Report  # noqa: E402
+from modelmeter.frontends.onnx import analyze_onnx  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[3]
 F = TensorProto.FLOAT
 
 

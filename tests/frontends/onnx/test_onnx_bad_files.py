@@ -12,10 +12,10 @@ import pytest
 onnx = pytest.importorskip("onnx")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 from modelmeter.errors import InputError, ModelMeterError, OnnxError  # noqa: E402
 from modelmeter.frontends.onnx import analyze_onnx  # noqa: E402
-from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 
 def _model(with_weights: bool = True) -> onnx.ModelProto:

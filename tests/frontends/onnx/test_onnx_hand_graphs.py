@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 onnx = pytest.importorskip("onnx")
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+
 from modelmeter.errors import InputError  # noqa: E402
 from modelmeter.frontends.onnx import analyze_onnx  # noqa: E402
-from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 F = TensorProto.FLOAT
 RNG = np.random.default_rng(0)
