@@ -357,3 +357,25 @@ def test_norms_softmax_pools_resize_reductions(tmp_path):
     assert ops["GlobalAveragePool"] == 4 * 36 == 144
     assert ops["ReduceMean"] == 4
     assert r.totals.macs == 0 and r.totals.params == 12 and r.uncounted == {}
+
+
+def test_matmul_nbits_4bit(tmp_path):
+    # com.microsoft MatMulNBits: A (2, 64) @ W (K=64, N=16) stored 4-bit in uint8 blocks of 32: B (16, 2, 16)
+    # logical params 64*16 = 1,024 (+ 32 fp32 scales, not parameters); stored bytes 16*2*16 = 512
+    # MACs 2*64*16 = 2,048; FLOPs 2*2,048 + 2 per weight dequantized (2*1,024) = 6,144, + 32 for the Relu
+    b = numpy_helper.from_array(np.arange(512, dtype=np.uint8).reshape(16, 2, 16), "B")
+    scales = numpy_helper.from_array(np.full(32, 0.1, np.float32), "scales")
+    node = helper.make_node(
+        "MatMulNBits", ["a", "B", "scales"], ["y"], domain="com.microsoft", K=64, N=16, bits=4, block_size=32
+    )
+    relu = helper.make_node("Relu", ["y"], ["z"])
+    path = save(
+        tmp_path, [node, relu], [io("a", 2, 64)], [io("z", 2, 16)], [b, scales],
+        extra_opsets=[helper.make_opsetid("com.microsoft", 1)],
+    )  # fmt: skip
+    r = analyze_onnx(path)
+    assert r.totals.params == 64 * 16 == 1_024
+    assert dict(r.totals.param_bytes_by_dtype) == {"uint8": 512}
+    assert r.totals.macs == 2 * 64 * 16 == 2_048
+    assert r.totals.flops == 2 * 2_048 + 2 * 1_024 + 2 * 16  # + the Relu on (2, 16)
+    assert r.uncounted == {}

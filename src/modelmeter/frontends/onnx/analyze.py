@@ -139,7 +139,10 @@ class _Walker:
     # -- control flow ------------------------------------------------------------------------------------
     def control(self, node: Any, index: int, where: str, mult: int, count: bool) -> Cost:
         base = f"{where}.{short_name(node, index)}" if where else short_name(node, index)
-        self.rec(base, node.op_type).control = True
+        rec = self.rec(base, node.op_type)
+        rec.control = True
+        if count and mult:
+            rec.calls = max(rec.calls, mult)
         attrs = {a.name: a for a in node.attribute}
         if node.op_type == "If":
             return self._if(node, base, attrs, mult, count)
@@ -286,7 +289,8 @@ def analyze_onnx(path: str | os.PathLike[str], options: OnnxOptions | None = Non
         notes.append(f"{len(walker.unknown)} node(s) have shapes onnx could not infer and are uncounted: {shown}")
     from dataclasses import replace
 
-    report = replace(report, notes=(*notes, *walker.notes))
+    # a Loop inside an If is walked twice (its cost is weighed, then counted): say each thing once
+    report = replace(report, notes=tuple(dict.fromkeys((*notes, *walker.notes))))
     del alive
     if opts.strict and report.uncounted:
         listed = ", ".join(f"{op} x{n}" for op, n in sorted(report.uncounted.items()))

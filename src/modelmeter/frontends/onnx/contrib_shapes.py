@@ -52,6 +52,11 @@ def _fused_matmul(ins: list[Shape | None], attrs: dict[str, Any]) -> Shape | Non
     return (*(max(x, y) for x, y in zip(pa, pb, strict=True)), a[-2], b[-1])
 
 
+def _matmul_nbits(ins: list[Shape | None], attrs: dict[str, Any]) -> Shape | None:
+    a = ins[0]
+    return (*a[:-1], int(attrs["N"])) if a is not None and "N" in attrs else None
+
+
 RULES: dict[str, Callable[[list[Shape | None], dict[str, Any]], Shape | None]] = {
     "Attention": _attention,
     "MultiHeadAttention": _mha,
@@ -64,6 +69,7 @@ RULES: dict[str, Callable[[list[Shape | None], dict[str, Any]], Shape | None]] =
     "QuickGelu": _same,
     "BiasAdd": _same,
     "FusedMatMul": _fused_matmul,
+    "MatMulNBits": _matmul_nbits,
 }
 
 

@@ -158,6 +158,16 @@ def _qlinear_matmul(n: Node) -> Cost:
     return formula("matmul")(n.inp(0), n.inp(3)) + _requantize(n.out())
 
 
+@costs("MatMulNBits")
+def _matmul_nbits(n: Node) -> Cost:
+    """com.microsoft MatMulNBits: A (..., K) @ the K x N weight stored as ``bits``-bit blocks; the kernel
+    dequantizes every weight element per call (2 FLOPs each, as ``dequantize``), bias (input 5) added."""
+    a, k, cols = n.inp(0), int(n.get("K")), int(n.get("N"))
+    rows = prod(a[:-1])
+    cost = formula("matmul")((rows, k), (k, cols)) + formula("elementwise")("dequantize", k * cols)
+    return cost + (Cost(other_flops=rows * cols) if n.has(5) else Cost())
+
+
 @costs("FusedMatMul")
 def _fused_matmul(n: Node) -> Cost:
     a, b = n.inp(0), n.inp(1)

@@ -42,7 +42,7 @@ _ARG_SLOTS: dict[str, set[int]] = {
     "QuantizeLinear": {1, 2}, "DequantizeLinear": {1, 2}, "DynamicQuantizeLinear": set(),
     "QLinearConv": {1, 2, 4, 5, 6, 7}, "QLinearMatMul": {1, 2, 4, 5, 6, 7}, "ConvInteger": {2, 3},
     "MatMulInteger": {2, 3}, "Shape": {0}, "Size": {0}, "STFT": {1, 3}, "Col2Im": {1, 2}, "GridSample": set(),
-    "MatMulNBits": {2, 3, 4, 5}, "Attention": {3, 4, 5}, "LSTM": {4, 5, 6}, "GRU": {4, 5}, "RNN": {4, 5},
+    "MatMulNBits": {2, 3, 4}, "Attention": {3, 4, 5}, "LSTM": {4, 5, 6}, "GRU": {4, 5}, "RNN": {4, 5},
 }  # fmt: skip
 _BUFFER_SLOTS: dict[str, set[int]] = {"BatchNormalization": {3, 4}}
 _ALIAS_OPS = {"Identity"}
@@ -53,13 +53,19 @@ class StoredTensor:
     name: str
     dims: tuple[int, ...]
     dtype: int
+    # weights packed several to a stored element (MatMulNBits: 4-bit weights in uint8): the logical count
+    elements: int | None = None
 
     @property
-    def numel(self) -> int:
+    def stored_numel(self) -> int:
         n = 1
         for d in self.dims:
             n *= d
         return n
+
+    @property
+    def numel(self) -> int:
+        return self.stored_numel if self.elements is None else self.elements
 
     @property
     def dtype_name(self) -> str:
@@ -68,7 +74,7 @@ class StoredTensor:
     @property
     def nbytes(self) -> int:
         bits = DTYPES.get(self.dtype, ("", 0))[1]
-        return (self.numel * bits + 7) // 8
+        return (self.stored_numel * bits + 7) // 8
 
 
 @dataclass
@@ -118,6 +124,20 @@ def _is_fill(tensor: Any, numel: int) -> bool:
     return bool(values.size) and bool((values == values[0]).all())
 
 
+def _unpack_nbits(graph: Any, tensors: dict[str, StoredTensor], alias: dict[str, str]) -> None:
+    """com.microsoft MatMulNBits stores a K x N weight as uint8 blocks of ``bits``-bit values: count K * N."""
+    from dataclasses import replace
+
+    for g in iter_graphs(graph):
+        for node in g.node:
+            if node.op_type != "MatMulNBits" or len(node.input) < 2:
+                continue
+            attrs = {a.name: a.i for a in node.attribute if a.name in ("K", "N")}
+            name = alias.get(node.input[1], node.input[1])
+            if name in tensors and attrs.get("K", 0) > 0 and attrs.get("N", 0) > 0:
+                tensors[name] = replace(tensors[name], elements=attrs["K"] * attrs["N"])
+
+
 def catalogue(graph: Any, where: str) -> Catalogue:
     """Every stored tensor of ``graph`` (subgraphs included) and its role, from how nodes read it."""
     tensors: dict[str, StoredTensor] = {}
@@ -137,6 +157,7 @@ def catalogue(graph: Any, where: str) -> Catalogue:
         for node in g.node:
             if node.op_type in _ALIAS_OPS and node.input and node.output and node.input[0] in tensors:
                 alias[node.output[0]] = node.input[0]
+    _unpack_nbits(graph, tensors, alias)
     cat = Catalogue(tensors, alias, set(), set(), set())
     data_uses: dict[str, set[str]] = {}  # tensor -> op types reading it as data
     buffer_uses: set[str] = set()
