@@ -41,6 +41,7 @@ def summary(
     checkpointing: bool = False,
     kv_dtype: str | None = None,
     tokens: str | int | None = None,
+    attention_kernel: str = "auto",
 ) -> Report:
     """Count the parameters, shapes, MACs and FLOPs of ``model``.
 
@@ -71,9 +72,19 @@ def summary(
     A causal LM from a Hugging Face config also gets ``report.llm``: parameters by part, MoE total vs active,
     the KV cache (at ``kv_dtype``, default the config's dtype), prefill vs decode per token, and with
     ``tokens`` (``"1T"``) the training FLOPs of that token budget beside 6·N·D.
+    ``attention_kernel`` (``"math"``, ``"flash"``, ``"efficient"``; default ``"auto"``: the one PyTorch picks on
+    the CPU, or on an sm80+ GPU when ``gpus`` is given) sets the scaled-dot-product attention kernel whose saved
+    tensors memory prices (``report.memory.attention_kernels`` counts the calls per kernel); a value other than
+    ``"auto"`` implies ``memory=True``.
     """
     memory_options = None
-    if memory or train or weights_dtype is not None or kv_dtype is not None or tokens is not None:
+    from .memory.attention_kernels import check_kernel
+
+    check_kernel(attention_kernel)
+    if (
+        memory or train or weights_dtype is not None or kv_dtype is not None or tokens is not None
+        or attention_kernel != "auto"
+    ):  # fmt: skip
         from .memory.dtypes import canonical
         from .memory.training import check
 
@@ -92,6 +103,7 @@ def summary(
             "gpus": gpus,
             "checkpointing": checkpointing,
             "attention": attention,
+            "attention_kernel": attention_kernel,
         }
     from .spec import Spec, is_spec_path
 

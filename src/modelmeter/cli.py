@@ -20,6 +20,7 @@ WEIGHT_DTYPES = ("fp32", "bf16", "fp16", "fp8", "int8", "int4")
 OPTIMIZERS = ("sgd", "sgd-momentum", "adam", "adamw")
 PRECISIONS = ("fp32", "bf16-mixed", "fp16-mixed")
 ATTENTION = ("full", "causal-aware")  # mirrors formulas.attention.ATTENTION_MODES
+ATTENTION_KERNELS = ("auto", "math", "flash", "efficient")  # mirrors memory.attention_kernels
 FORMATS = ("table", "json", "csv", "markdown", "html")
 
 
@@ -115,6 +116,9 @@ def cli(debug: bool) -> None:
               help="hf: causal LMs: price the KV cache at this dtype (default: the config's); implies --memory.")
 @click.option("--tokens", default=None, metavar="N",
               help="hf: causal LMs with --train: training FLOPs for a token budget such as 1T, beside 6·N·D.")
+@click.option("--attention-kernel", type=click.Choice(ATTENTION_KERNELS), default="auto", show_default=True,
+              help="Memory: the scaled-dot-product attention kernel priced; auto = the one PyTorch picks on the "
+                   "CPU (on an sm80+ GPU with --gpus). Implies --memory.")
 def summary(
     model: str,
     inputs: tuple[str, ...],
@@ -140,6 +144,7 @@ def summary(
     checkpointing: bool = False,
     kv_dtype: str | None = None,
     tokens: str | None = None,
+    attention_kernel: str = "auto",
 ) -> None:
     """Per-layer (or per-op) table and totals for MODEL (torchvision:NAME, FILE.py:NAME, hf:PATH, a checkpoint
     .pt/.safetensors, or a layer spec NET.yaml)."""
@@ -153,6 +158,7 @@ def summary(
         partial=partial, trust_pickle=trust_pickle, memory=with_memory, weights_dtype=weights_dtype, train=train,
         optimizer=optimizer, precision=precision, gpus=gpus, checkpointing=checkpointing,
         kv_dtype=kv_dtype, tokens=tokens, attention=attention, seq_len=seq_len, batch=batch,
+        attention_kernel=attention_kernel,
     )  # fmt: skip
     _emit(report, fmt, depth, output, by)
     if fmt != "json":
