@@ -53,8 +53,10 @@ def memory_text(mem: Memory) -> str:
         how = "as PyTorch picks on " + ("the CPU" if mem.attention_target == "cpu" else "an sm80+ GPU")
         if mem.attention_kernel != "auto":
             how = f"{mem.attention_kernel} asked for, math where it cannot run"
-        lines.append(f"  attention kernels ({how}): inference {_kernels(mem.attention_kernels) or 'none'}"
-                     + (f"; training {_kernels(t.attention_kernels) or 'none'}" if t is not None else ""))
+        lines.append(
+            f"  attention kernels ({how}): inference {_kernels(mem.attention_kernels) or 'none'}"
+            + (f"; training {_kernels(t.attention_kernels) or 'none'}" if t is not None else "")
+        )
     if t is not None:
         lines += [
             f"Training step ({t.optimizer}, {t.precision}{', checkpointing' if t.checkpointing else ''})",

@@ -105,6 +105,8 @@ class FusedAttentionOnMeta(TorchFunctionMode):
 
     def sdpa(self, *args: Any, **kwargs: Any) -> Any:
         c = SdpaCall.bind(args, kwargs)
+        unbatched = c.unbatched()
+        c = c.batched()
         if not c.dense_4d() or not all(t.is_meta for t in (c.query, c.key, c.value)):
             self._count_real(args, kwargs)
             return _SDPA(*args, **kwargs)
@@ -112,7 +114,8 @@ class FusedAttentionOnMeta(TorchFunctionMode):
         self.kernels[kernel] += 1
         if kernel == "math":
             return _SDPA(*args, **kwargs)  # on meta, PyTorch's own path is the math kernel
-        return self._runners[kernel](c)
+        out = self._runners[kernel](c)
+        return out.squeeze(0) if unbatched else out
 
     def _count_real(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         """Real tensors (the CPU fallback) run PyTorch's own choice: record which."""

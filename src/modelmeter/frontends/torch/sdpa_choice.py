@@ -16,7 +16,7 @@ honored for ``auto``, as PyTorch honors them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -53,6 +53,20 @@ class SdpaCall:
             bound.get("scale"),
             bool(bound.get("enable_gqa", False)),
         )
+
+    def unbatched(self) -> bool:
+        qkv = (self.query, self.key, self.value)
+        return all(isinstance(t, torch.Tensor) and not t.is_nested and t.dim() == 3 for t in qkv)
+
+    def batched(self) -> SdpaCall:
+        """normalize_unbatched_input (sdp_utils_cpp.h): 3-D q/k/v get a batch of one, the mask up to 4-D."""
+        if not self.unbatched():
+            return self
+        mask = self.attn_mask
+        while mask is not None and mask.dim() < 4:
+            mask = mask.unsqueeze(0)
+        q, k, v = (t.unsqueeze(0) for t in (self.query, self.key, self.value))
+        return replace(self, query=q, key=k, value=v, attn_mask=mask)
 
     def dense_4d(self) -> bool:
         qkv = (self.query, self.key, self.value)
@@ -136,6 +150,7 @@ def efficient_ok(c: SdpaCall) -> bool:
 def choose(c: SdpaCall, kernel: str, target: str) -> str:
     """``flash``, ``efficient`` or ``math``: the kernel asked for when it can take this call, else math;
     for ``auto``, the first kernel the ``target`` dispatcher would pick."""
+    c = c.batched()
     flash_ok = cpu_flash_ok if target == "cpu" else cuda_flash_ok
     if kernel == "flash":
         return "flash" if flash_ok(c) else "math"
