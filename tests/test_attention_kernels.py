@@ -16,7 +16,6 @@ from torch import nn  # noqa: E402
 from torch.nn.attention import SDPBackend, sdpa_kernel  # noqa: E402
 
 import modelmeter  # noqa: E402
-from modelmeter.frontends.torch.sdpa_choice import SdpaCall, choose  # noqa: E402
 from test_memory_torch import profiled_peak, real_saved_bytes  # noqa: E402
 
 
@@ -91,8 +90,8 @@ def test_encoder_inference_peak_equals_a_real_run_off_the_fast_path():
         real = profiled_peak(encoder(), x)
     finally:
         torch.backends.mha.set_fastpath_enabled(True)
-    assert dict(r.memory.attention_kernels) == {"flash": 2}
     assert abs(r.memory.activations_peak - real) <= 0.10 * real, (r.memory.activations_peak, real)
+    assert dict(r.memory.attention_kernels) == {"flash": 2}
 
 
 # -- defect 5: a learnable mask or bias (relative position bias) trains --------------------------------
@@ -141,17 +140,17 @@ class KeywordCall:
 def test_t5_relative_bias_trains_within_10_percent_of_a_real_run():
     r = modelmeter.summary(t5(), input_data=t5_inputs(), train=True)
     t = r.memory.training
-    assert dict(t.attention_kernels) == {"math": 6}  # the position bias requires grad: no fused kernel
     real = _real_saved_kw(t5(), t5_inputs())
     assert abs(t.activations - real) <= 0.10 * real, (t.activations, real)
+    assert dict(t.attention_kernels) == {"math": 6}  # the position bias requires grad: no fused kernel
 
 
 def test_t5_inference_peak_within_10_percent_of_a_real_run():
     model = t5().eval()
     r = modelmeter.summary(model, input_data=t5_inputs(64), memory=True)
-    assert dict(r.memory.attention_kernels) == {"flash": 6}  # no grad on the bias at inference: flash
     real = profiled_peak(KeywordCall(model), t5_inputs(64))
     assert abs(r.memory.activations_peak - real) <= 0.10 * real, (r.memory.activations_peak, real)
+    assert dict(r.memory.attention_kernels) == {"flash": 6}  # no grad on the bias at inference: flash
 
 
 def relpos_vit(name):
@@ -166,8 +165,8 @@ def relpos_vit(name):
 def test_relative_bias_vit_trains_and_matches_a_real_run(name):
     r = modelmeter.summary(relpos_vit(name), input_size=(2, 3, 32, 32), train=True)
     x = torch.randn(2, 3, 32, 32)
-    assert dict(r.memory.training.attention_kernels) == {"math": 2}
     assert r.memory.training.activations == real_saved_bytes(relpos_vit(name), x)
+    assert dict(r.memory.training.attention_kernels) == {"math": 2}
     r = modelmeter.summary(relpos_vit(name).eval(), input_size=(2, 3, 32, 32), memory=True)
     real = profiled_peak(relpos_vit(name), x)
     assert abs(r.memory.activations_peak - real) <= 0.10 * real, (r.memory.activations_peak, real)
@@ -198,12 +197,16 @@ def _cases():
 
 @pytest.mark.parametrize("case", list(_cases()), ids=[c[0] for c in _cases()])
 def test_cpu_rules_pick_what_pytorch_picks(case):
+    from modelmeter.frontends.torch.sdpa_choice import SdpaCall, choose
+
     _, args, kwargs = case
     names = {0: "math", 1: "flash"}
     assert choose(SdpaCall.bind(args, kwargs), "auto", "cpu") == names[torch._fused_sdp_choice(*args, **kwargs)]
 
 
 def test_cuda_rules():
+    from modelmeter.frontends.torch.sdpa_choice import SdpaCall, choose
+
     q = torch.empty(2, 4, 8, 64, device="meta")
     half = q.to(torch.bfloat16)
     assert choose(SdpaCall(half, half, half), "auto", "cuda") == "flash"
