@@ -11,7 +11,9 @@ exactly what the real kernel saves. The arithmetic is the same either way: QÂ·Ká
 ``nn.MultiheadAttention`` (and so ``nn.TransformerEncoderLayer``) calls SDPA from inside
 ``F.multi_head_attention_forward``, a Python function that dispatches to this mode *before* its body runs, with
 the mode switched off for the body; the mode therefore runs that function with ``F.scaled_dot_product_attention``
-bound to its own router, and puts the original back when the call returns or raises.
+bound to its own router, and puts the original back when the call returns or raises. At inference on the CPU,
+where a real run would take ``nn.MultiheadAttention``'s fast path, that function is priced as the fast path's
+kernel instead (native_mha.py), counted as ``native-mha``.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch.overrides import TorchFunctionMode
 
+from .native_mha import native_mha_cpu
 from .sdpa_choice import SdpaCall, choose
 
 _SDPA = F.scaled_dot_product_attention
@@ -86,6 +89,7 @@ class FusedAttentionOnMeta(TorchFunctionMode):
         self.kernel = kernel
         self.target = target
         self.kernels: Counter[str] = Counter()
+        self.native_mha = False  # set by native_mha.fast_path_flags while a real run would take MHA's fast path
         self._runners: dict[str, Callable[[SdpaCall], Any]] = {
             "flash": _cpu_flash if target == "cpu" else _cuda_flash,
             "efficient": _cuda_efficient,
@@ -96,6 +100,9 @@ class FusedAttentionOnMeta(TorchFunctionMode):
         if func is _SDPA:
             return self.sdpa(*args, **kwargs)
         if func is _MHA:
+            if self.native_mha and self.kernel == "auto" and self.target == "cpu" and args[0].is_meta:
+                self.kernels["native-mha"] += 1
+                return native_mha_cpu(args[0], args[4], args[5]), None
             F.scaled_dot_product_attention = self.sdpa  # the body looks the name up in F's globals
             try:
                 return func(*args, **kwargs)

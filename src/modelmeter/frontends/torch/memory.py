@@ -35,6 +35,7 @@ from .collect import Collector, hooked
 from .fused_attention import FusedAttentionOnMeta
 from .inputs import Inputs
 from .live import LiveBytes, SavedBytes
+from .native_mha import fast_path_flags
 from .params import _dtype_name, layer_records, packed_weights
 
 
@@ -196,7 +197,8 @@ def activation_peak(
     args, kwargs = inputs.on(device)
     per_layer: dict[str, int] = {}
     tracker = LiveBytes()
-    with _output_bytes_hooks(model, per_layer), torch.no_grad(), attention or FusedAttentionOnMeta():
+    attention = attention or FusedAttentionOnMeta()
+    with _output_bytes_hooks(model, per_layer), torch.no_grad(), attention, fast_path_flags(model, attention):
         with tracker:
             out = torch.func.functional_call(model, stand_ins, args, kwargs, tie_weights=True, strict=False)
             del out
