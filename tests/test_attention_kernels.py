@@ -266,3 +266,64 @@ def test_kernels_in_json_and_table(tmp_path):
 def test_bad_kernel_is_one_clear_error():
     with pytest.raises(modelmeter.errors.InputError, match="attention_kernel 'fast'"):
         modelmeter.summary(encoder(), input_size=(2, 16, 64), attention_kernel="fast")
+
+
+def test_kernel_on_the_command_line(tmp_path, capsys):
+    from modelmeter.cli import main
+
+    (tmp_path / "enc.py").write_text(
+        "from torch import nn\n"
+        "class Enc(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.attn = nn.MultiheadAttention(64, 4, batch_first=True)\n"
+        "    def forward(self, x):\n"
+        "        return self.attn(x, x, x, need_weights=False)[0]\n"
+    )
+    ref = f"{tmp_path / 'enc.py'}:Enc"
+    assert (
+        main(["summary", ref, "--input", "2,16,64", "--train", "--attention-kernel", "math", "--format", "json"]) == 0
+    )
+    mem = json.loads(capsys.readouterr().out)["memory"]
+    assert mem["attention_kernel"] == "math" and mem["training"]["attention_kernels"] == {"math": 1}
+    assert main(["summary", ref, "--input", "2,16,64", "--attention-kernel", "flash"]) == 0  # implies --memory
+    assert (
+        "attention kernels (flash asked for, math where it cannot run): inference flash x1" in capsys.readouterr().out
+    )
+
+
+class RaisesInsideAttention(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.attn = nn.MultiheadAttention(64, 4, batch_first=True)
+
+    def forward(self, x):
+        return self.attn(x, x, x[:, :, :32], need_weights=False)[0]  # value of the wrong width: MHA raises
+
+
+def test_the_sdpa_binding_is_restored_when_attention_raises():
+    original = F.scaled_dot_product_attention
+    with pytest.raises(modelmeter.errors.ForwardError):
+        modelmeter.summary(RaisesInsideAttention(), input_size=(2, 16, 64), train=True)
+    assert F.scaled_dot_product_attention is original
+    assert torch.nn.functional.multi_head_attention_forward.__globals__["scaled_dot_product_attention"] is original
+
+
+class Unbatched(nn.Module):
+    """SDPA on 3-D (heads, T, head dim) tensors: PyTorch gives them a batch of one and runs CPU flash."""
+
+    def __init__(self):
+        super().__init__()
+        self.proj = nn.Linear(16, 48)
+
+    def forward(self, x):
+        q, k, v = self.proj(x).chunk(3, dim=-1)
+        return F.scaled_dot_product_attention(q, k, v)
+
+
+def test_unbatched_attention_equals_a_real_run():
+    torch.manual_seed(0)
+    t = saved(Unbatched(), (4, 32, 16))
+    assert dict(t.attention_kernels) == {"flash": 1}
+    torch.manual_seed(0)
+    assert t.activations == real_saved_bytes(Unbatched(), torch.randn(4, 32, 16))
