@@ -109,6 +109,48 @@ def test_torchvision_vit_inference_peak_equals_a_real_run():
     assert dict(r.memory.attention_kernels) == {"native-mha": 2}
 
 
+class SelfAttention(nn.Module):
+    """nn.MultiheadAttention called directly, with the masks and weights options of its fast path."""
+
+    def __init__(self, e, need_weights, average, masks):
+        super().__init__()
+        torch.manual_seed(0)
+        self.attn = nn.MultiheadAttention(e, 4, batch_first=True)
+        self.need_weights, self.average, self.masks = need_weights, average, masks
+
+    def forward(self, x):
+        b, t, _ = x.shape
+        pad = torch.zeros(b, t, dtype=torch.bool, device=x.device) if "padding" in self.masks else None
+        causal = torch.ones(t, t, dtype=torch.bool, device=x.device).triu(1) if "causal" in self.masks else None
+        out = self.attn(
+            x, x, x, key_padding_mask=pad, attn_mask=causal, need_weights=self.need_weights,
+            average_attn_weights=self.average,
+        )  # fmt: skip
+        return out[0]
+
+
+@pytest.mark.parametrize(
+    "shape, need_weights, average, masks",
+    [
+        ((4, 128, 64), False, True, ()),
+        ((4, 64, 128), False, True, ()),  # here the packed projection and q/k/v (6·B·T·E) are the peak
+        ((4, 128, 64), True, True, ()),
+        ((4, 64, 128), True, True, ()),
+        ((4, 128, 64), True, False, ()),
+        ((4, 128, 64), False, True, ("padding",)),
+        ((4, 128, 64), False, True, ("causal",)),
+        ((4, 128, 64), True, True, ("padding", "causal")),
+        ((4, 64, 128), False, True, ("padding", "causal")),
+    ],
+)
+def test_multihead_attention_fast_path_peak_equals_a_real_run(shape, need_weights, average, masks):
+    make = lambda: SelfAttention(shape[-1], need_weights, average, masks).eval()  # noqa: E731
+    r = modelmeter.summary(make(), input_size=shape, memory=True)
+    real = profiled_peak(make(), torch.randn(*shape))
+    assert abs(r.memory.activations_peak - real) <= 512, (r.memory.activations_peak, real)  # a mask's bytes at most
+    assert dict(r.memory.attention_kernels) == {"native-mha": 1}
+
+
 # -- defect 5: a learnable mask or bias (relative position bias) trains --------------------------------
 def t5():
     transformers = pytest.importorskip("transformers")

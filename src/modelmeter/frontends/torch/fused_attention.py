@@ -18,6 +18,7 @@ kernel instead (native_mha.py), counted as ``native-mha``.
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections import Counter
 from collections.abc import Callable
@@ -32,6 +33,7 @@ from .sdpa_choice import SdpaCall, choose
 
 _SDPA = F.scaled_dot_product_attention
 _MHA = F.multi_head_attention_forward
+_MHA_SIGNATURE = inspect.signature(_MHA)
 _ATEN = torch.ops.aten
 # torch's SDPBackend enum values, as torch._fused_sdp_choice returns them for real tensors
 _BACKENDS = {0: "math", 1: "flash", 2: "efficient", 3: "cudnn", 4: "overrideable"}
@@ -102,7 +104,10 @@ class FusedAttentionOnMeta(TorchFunctionMode):
         if func is _MHA:
             if self.native_mha and self.kernel == "auto" and self.target == "cpu" and args[0].is_meta:
                 self.kernels["native-mha"] += 1
-                return native_mha_cpu(args[0], args[4], args[5]), None
+                a = _MHA_SIGNATURE.bind(*args, **kwargs).arguments
+                masks = (a.get("attn_mask") is not None, a.get("key_padding_mask") is not None)
+                need, average = a.get("need_weights", True), a.get("average_attn_weights", True)
+                return native_mha_cpu(args[0], args[4], args[5], *masks, need, average)
             F.scaled_dot_product_attention = self.sdpa  # the body looks the name up in F's globals
             try:
                 return func(*args, **kwargs)

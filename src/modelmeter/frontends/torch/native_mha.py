@@ -6,12 +6,10 @@ fails. PyTorch skips that path while a torch-function mode is active, so on meta
 flash on the CPU). The CPU kernel (``native_multi_head_attention_cpu``, aten/src/ATen/native/transformers/
 attention.cpp) instead materializes the scores: the packed projection ``qkv`` (B, T, 3E), then
 ``_transform_bias_rescale_qkv`` writes q, k, v as (3, B, H, T, E/H) while ``qkv`` is alive, then ``bmm_nt`` the
-(B, H, T, T) scores, softmax in place, P·V into q's storage, and the output projection (B, T, E) once the scores
-are freed: a peak of max(6·B·T·E, 3·B·T·E + B·H·T²) elements, as torch.profiler's memory events show for real
-runs (tests/test_attention_kernels.py). It is emulated here with the same allocations.
-
-Only the case checked against real runs is emulated: self-attention without masks and ``need_weights=False``
-(``nn.TransformerEncoderLayer``, torchvision's ViT). Any other call keeps the slow path.
+(B, H, T, T) scores, softmax in place (``masked_softmax`` into a second (B, H, T, T) buffer when there is a mask),
+P·V into q's storage, and the output projection (B, T, E), once the scores are freed unless they are returned
+(``need_weights``: averaged over heads into a (B, T, T) buffer by default). It is emulated here with the same
+allocations (``native_mha_cpu`` gives the peaks, checked against real runs in tests/test_attention_kernels.py).
 """
 
 from __future__ import annotations
@@ -26,18 +24,19 @@ from torch import nn
 
 
 def takes_fast_path(module: nn.MultiheadAttention, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
-    """The conditions of ``nn.MultiheadAttention.forward``'s fast path (torch/nn/modules/activation.py), for a call
-    with no mask and ``need_weights=False``, as a real CPU run in the current grad mode would see them."""
+    """The conditions of ``nn.MultiheadAttention.forward``'s fast path (torch/nn/modules/activation.py), as a real
+    CPU run in the current grad mode would see them (boolean masks only; ``is_causal`` calls are left out)."""
     try:
         bound = inspect.signature(module.forward).bind(*args, **kwargs)
     except TypeError:
         return False
     a = bound.arguments
     query, key, value = a.get("query"), a.get("key"), a.get("value")
-    if a.get("need_weights", True) or a.get("is_causal", False):
+    if a.get("is_causal", False):
         return False
-    if a.get("attn_mask") is not None or a.get("key_padding_mask") is not None:
-        return False
+    masks = [m for m in (a.get("attn_mask"), a.get("key_padding_mask")) if m is not None]
+    if any(not isinstance(m, torch.Tensor) or torch.is_floating_point(m) for m in masks):
+        return False  # "floating-point masks are not supported for fast path"
     w, b = module.in_proj_weight, module.in_proj_bias
     params = [p for p in (w, b, module.out_proj.weight, module.out_proj.bias) if p is not None]
     return (
@@ -61,19 +60,46 @@ def takes_fast_path(module: nn.MultiheadAttention, args: tuple[Any, ...], kwargs
     )
 
 
-def native_mha_cpu(query_tbe: torch.Tensor, num_heads: int, in_proj_weight: torch.Tensor) -> torch.Tensor:
+def native_mha_cpu(
+    query_tbe: torch.Tensor,
+    num_heads: int,
+    in_proj_weight: torch.Tensor,
+    attn_mask: bool = False,
+    key_padding_mask: bool = False,
+    need_weights: bool = False,
+    average: bool = True,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
     """The allocations of ``native_multi_head_attention_cpu`` for ``query`` as F.multi_head_attention_forward
-    gets it, (T, B, E) (a transposed view of the batch-first input); returns the output in the same layout."""
+    gets it, (T, B, E) (a transposed view of the batch-first input), with or without each mask; returns (output
+    in the same layout, the attention weights or None) as that function does.
+
+    Element counts at the peak, checked with torch.profiler at two shapes (S = B·H·T², X = B·T·E): no mask and no
+    weights max(6X, S + 3X); weights per head S + 5X; averaged max(S + 5X, S + 4X + B·T²); a key padding mask
+    2S + 3X; an attention mask 2S + 3X + S bool; both masks their merged float mask S more."""
     x = query_tbe.transpose(0, 1)  # (B, T, E)
     b, t, e = x.shape
+    scores_shape = (b, num_heads, t, t)
+    merged = x.new_empty(scores_shape) if attn_mask and key_padding_mask else None  # merge_masks, mask_type 2
     qkv = torch.matmul(x, in_proj_weight.t())  # qkv_projection: (B, T, 3E), the bias is added in the next step
     q_k_v = x.new_empty((3, b, num_heads, t, e // num_heads))  # _transform_bias_rescale_qkv
     del qkv
-    scores = x.new_empty((b, num_heads, t, t))  # bmm_nt; masked_softmax in place; P·V into q's storage
-    del scores
-    out = x.new_empty((b, t, e))  # transform0213_gemm_nt_bias
-    del q_k_v
-    return out.transpose(0, 1)
+    scores = x.new_empty(scores_shape)  # bmm_nt
+    if attn_mask or key_padding_mask:  # masked_softmax writes a new buffer; unmasked softmax runs in place
+        expanded = x.new_empty(scores_shape, dtype=torch.bool) if attn_mask else None  # the mask, per head
+        probs = x.new_empty(scores_shape)
+        del scores, expanded
+        scores = probs
+    if not need_weights:
+        del scores  # P·V went into q's storage
+        scores = None
+    ctx = x.new_empty((b, t, e))  # transform0213_gemm_nt_bias: the (B, T, E) context, then the projection
+    out = x.new_empty((b, t, e))
+    del ctx
+    weights = scores
+    if need_weights and average:
+        weights = x.new_empty((b, t, t))  # qkt.sum(1) / num_heads
+    del scores, q_k_v, merged
+    return out.transpose(0, 1), weights
 
 
 @contextmanager
