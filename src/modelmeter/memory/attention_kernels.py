@@ -14,15 +14,15 @@ report sizes GPUs (``gpus``), then the CUDA one for an sm80+ GPU (flash, else ef
 
 from __future__ import annotations
 
-from ..errors import InputError
+from ..errors import UsageError
+from ..options import ATTENTION_KERNELS
 
-ATTENTION_KERNELS = ("auto", "math", "flash", "efficient")
 ATTENTION_TARGETS = ("cpu", "cuda")
 
 
 def check_kernel(kernel: str) -> str:
     if kernel not in ATTENTION_KERNELS:
-        raise InputError(f"attention_kernel {kernel!r}: choose one of {', '.join(ATTENTION_KERNELS)}")
+        raise UsageError(f"unknown attention_kernel {kernel!r}; use one of {', '.join(ATTENTION_KERNELS)}")
     return kernel
 
 
