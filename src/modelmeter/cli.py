@@ -12,7 +12,16 @@ import click
 
 from ._version import __version__
 from .errors import ForwardError, ModelMeterError, UsageError
-from .options import ATTENTION_MODES, DEVICES, FORMATS, OPTIMIZERS, PRECISIONS, SORT_KEYS, WEIGHT_DTYPES
+from .options import (
+    ATTENTION_KERNELS,
+    ATTENTION_MODES,
+    DEVICES,
+    FORMATS,
+    OPTIMIZERS,
+    PRECISIONS,
+    SORT_KEYS,
+    WEIGHT_DTYPES,
+)
 
 ATTENTION = ATTENTION_MODES
 
@@ -109,6 +118,9 @@ def cli(debug: bool) -> None:
               help="hf: causal LMs: price the KV cache at this dtype (default: the config's); implies --memory.")
 @click.option("--tokens", default=None, metavar="N",
               help="hf: causal LMs with --train: training FLOPs for a token budget such as 1T, beside 6·N·D.")
+@click.option("--attention-kernel", type=click.Choice(ATTENTION_KERNELS), default="auto", show_default=True,
+              help="Memory: the scaled-dot-product attention kernel priced; auto = the one PyTorch picks on the "
+                   "CPU (on an sm80+ GPU with --gpus). Implies --memory.")
 def summary(
     model: str,
     inputs: tuple[str, ...],
@@ -134,6 +146,7 @@ def summary(
     checkpointing: bool = False,
     kv_dtype: str | None = None,
     tokens: str | None = None,
+    attention_kernel: str = "auto",
 ) -> None:
     """Per-layer (or per-op) table and totals for MODEL (torchvision:NAME, FILE.py:NAME, hf:PATH, a checkpoint
     .pt/.safetensors, or a layer spec NET.yaml)."""
@@ -147,6 +160,7 @@ def summary(
         partial=partial, trust_pickle=trust_pickle, memory=with_memory, weights_dtype=weights_dtype, train=train,
         optimizer=optimizer, precision=precision, gpus=gpus, checkpointing=checkpointing,
         kv_dtype=kv_dtype, tokens=tokens, attention=attention, seq_len=seq_len, batch=batch,
+        attention_kernel=attention_kernel,
     )  # fmt: skip
     _emit(report, fmt, depth, output, by)
     if fmt != "json":
