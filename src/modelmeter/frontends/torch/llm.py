@@ -35,11 +35,31 @@ def build_causal_lm(config: Any) -> torch.nn.Module:
     return model.eval()
 
 
+_NORMS = (
+    torch.nn.LayerNorm,
+    torch.nn.GroupNorm,
+    torch.nn.RMSNorm,
+    torch.nn.LocalResponseNorm,
+    torch.nn.modules.batchnorm._BatchNorm,
+    torch.nn.modules.instancenorm._InstanceNorm,
+)
+
+
+def _is_norm(module: torch.nn.Module) -> bool:
+    """A norm by what it is, not by its class name: a torch norm, or (Llama's RMSNorm, T5's LayerNorm) a module
+    with a float epsilon whose own parameters are all 1-D scales/shifts."""
+    if isinstance(module, _NORMS):
+        return True
+    eps = getattr(module, "eps", getattr(module, "variance_epsilon", None))
+    own = list(module.parameters(recurse=False))
+    return isinstance(eps, float) and bool(own) and all(p.dim() == 1 for p in own)
+
+
 def _part(path: str, module: torch.nn.Module) -> str:
     segments = path.lower().split(".")
     if isinstance(module, torch.nn.Embedding):
         return "embedding"
-    if "norm" in type(module).__name__.lower():
+    if _is_norm(module):
         return "norm"
     if segments[-1] in ("lm_head", "head", "output"):
         return "head"
