@@ -226,6 +226,10 @@ def load(ref: str, seq_len: int | None = None, batch: int | None = None) -> Load
         raise InputError(f"{ref}: seq_len and batch apply to Hugging Face models (hf:PATH); give input sizes")
     if ref.startswith("torchvision:"):
         return load_torchvision(ref)
+    if ref.startswith("timm:"):
+        from .timm_ref import load_timm
+
+        return Loaded(*load_timm(ref))
     if ref.endswith(".py") or ".py:" in ref:
         return load_file(ref)
     head = ref.rpartition(":")[0]
@@ -241,8 +245,8 @@ def load(ref: str, seq_len: int | None = None, batch: int | None = None) -> Load
 
 
 _KINDS = (
-    "use torchvision:NAME, path/to/file.py:ClassOrFactory, hf:path/to/config.json, a checkpoint .pt or a layer "
-    "spec .yaml"
+    "use torchvision:NAME, timm:NAME, path/to/file.py:ClassOrFactory, hf:path/to/config.json, a checkpoint .pt "
+    "or a layer spec .yaml"
 )
 
 
