@@ -18,6 +18,7 @@ import torch
 
 from ...errors import InputError, ModelRefError
 from .build import build_on_meta
+from .hf_cache import cached_config, looks_like_repo_id
 
 DEFAULT_SEQ_LEN = 128
 
@@ -36,11 +37,13 @@ def is_config(obj: Any) -> bool:
 
 
 def load_config(path_text: str) -> Any:
-    """The config in ``path_text``: a config.json, or a folder holding one."""
+    """The config in ``path_text``: a config.json, a folder holding one, or ``ORG/NAME`` in the local hub cache."""
     transformers = _transformers()
     path = Path(path_text)
     if path.is_dir():
         path = path / "config.json"
+    elif not path.exists() and looks_like_repo_id(path_text):
+        path = cached_config(path_text)  # hf:ORG/NAME from the local hub cache; raises saying where it looked
     if not path.is_file():
         raise ModelRefError(f"hf:{path_text}: no such file; give a config.json or a folder holding one")
     try:
