@@ -3,8 +3,7 @@
 The model is built on meta from its config alone: no weights are read and the hub is never contacted. The
 class is the config's first ``architectures`` entry when transformers has it (``GPT2LMHeadModel``,
 ``BertForMaskedLM``), else the base model (``AutoModel``). It is put in eval mode, as for inference. Its
-input is ``input_ids`` of shape (batch, seq_len) for text models, ``pixel_values`` of shape (batch,
-channels, image_size, image_size) for vision models.
+default inputs are read off the config (hf_inputs.py): token ids, images, audio features, or several.
 """
 
 from __future__ import annotations
@@ -16,11 +15,9 @@ from typing import Any
 
 import torch
 
-from ...errors import InputError, ModelRefError
+from ...errors import ModelRefError
 from .build import build_on_meta
 from .hf_cache import cached_config, looks_like_repo_id
-
-DEFAULT_SEQ_LEN = 128
 
 
 def _transformers() -> Any:
@@ -85,17 +82,7 @@ def build_model(config: Any) -> torch.nn.Module:
 
 
 def model_inputs(model: torch.nn.Module, config: Any, seq_len: int | None, batch: int | None) -> dict[str, Any]:
-    """Meta inputs for the model's main input: token ids or images."""
-    batch = 1 if batch is None else batch
-    name = getattr(model, "main_input_name", "input_ids")
-    if name == "input_ids":
-        seq_len = DEFAULT_SEQ_LEN if seq_len is None else seq_len
-        inputs = {"input_ids": torch.zeros((batch, seq_len), dtype=torch.long, device="meta")}
-        if getattr(config, "is_encoder_decoder", False):
-            inputs["decoder_input_ids"] = inputs["input_ids"]
-        return inputs
-    if name == "pixel_values" and isinstance(getattr(config, "image_size", None), int):
-        size = config.image_size
-        channels = getattr(config, "num_channels", 3)
-        return {"pixel_values": torch.zeros((batch, channels, size, size), device="meta")}
-    raise InputError(f"{type(model).__name__} takes {name!r}; give input_data (e.g. a dict of tensors)")
+    """Default inputs read off the config: token ids, images, audio features, or several (hf_inputs.py)."""
+    from .hf_inputs import default_inputs
+
+    return default_inputs(model, config, seq_len, batch)

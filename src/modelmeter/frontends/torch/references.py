@@ -6,9 +6,10 @@ import difflib
 import importlib.util
 import inspect
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,13 @@ class Loaded:
     name: str
     input_size: list[tuple[int, ...]] | None = None
     published: dict[str, Any] = field(default_factory=dict)
-    input_data: Any = None  # default inputs as meta tensors, where sizes alone do not say it (token ids)
+    # default inputs, where sizes alone do not say them (token ids, several named inputs); built only when
+    # asked for, so that a model whose defaults cannot be read off its config still runs on the user's inputs
+    make_inputs: Callable[[], Any] | None = None
+
+    @cached_property
+    def input_data(self) -> Any:
+        return self.make_inputs() if self.make_inputs is not None else None
 
 
 def _did_you_mean(word: str, options: list[str]) -> str:
@@ -209,7 +216,7 @@ def from_hf_config(config: Any, name: str, seq_len: int | None = None, batch: in
     from . import hf
 
     model = hf.build_model(config)  # in eval mode, as every model built here
-    return Loaded(model, name, input_data=hf.model_inputs(model, config, seq_len, batch))
+    return Loaded(model, name, make_inputs=lambda: hf.model_inputs(model, config, seq_len, batch))
 
 
 def load(ref: str, seq_len: int | None = None, batch: int | None = None) -> Loaded:
