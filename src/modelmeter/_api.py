@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ._report import Report
-from .errors import InputError, ModelMeterError
+from .errors import InputError, ModelMeterError, UsageError
 
 
 def _require_torch() -> None:
@@ -72,6 +72,7 @@ def summary(
     the KV cache (at ``kv_dtype``, default the config's dtype), prefill vs decode per token, and with
     ``tokens`` (``"1T"``) the training FLOPs of that token budget beside 6·N·D.
     """
+    _check_applicable(train, checkpointing, tokens)
     memory_options = None
     if memory or train or weights_dtype is not None or kv_dtype is not None or tokens is not None:
         from .memory.dtypes import canonical
@@ -101,6 +102,8 @@ def summary(
             raise InputError(f"{where}: a layer spec gives its own input shape; drop input_size/--input")
         from .spec import analyze
 
+        if kv_dtype is not None or tokens is not None:
+            raise UsageError(_not_llm(os.fspath(model) if isinstance(model, (str, os.PathLike)) else "the spec"))
         report = analyze(model, name=name)
         if strict and report.uncounted:
             from .errors import UncountedOpsError
@@ -126,7 +129,26 @@ def summary(
 
             if is_meta_causal_lm(module):
                 report = add_llm_sizing(report, module, inputs, kv_dtype, tokens)
+            elif kv_dtype is not None or tokens is not None:
+                raise UsageError(f"{_not_llm(report.model)}")
+        elif kv_dtype is not None or tokens is not None:  # a checkpoint or a partial run: nothing to size
+            raise UsageError(f"{_not_llm(report.model)}")
         return report
+
+
+def _check_applicable(train: bool, checkpointing: bool, tokens: Any) -> None:
+    """Options that would otherwise be silently ignored are refused, naming what they need."""
+    if checkpointing and not train:
+        raise UsageError("--checkpointing (checkpointing=True) applies to a training step; add --train")
+    if tokens is not None and not train:
+        raise UsageError("--tokens (tokens=...) sizes training on a token budget; add --train")
+
+
+def _not_llm(model: str) -> str:
+    return (
+        f"{model}: --kv-dtype and --tokens apply to causal language models built from a Hugging Face config "
+        "(hf:PATH or a transformers config with a generating LM head, e.g. GPT2LMHeadModel); this is not one"
+    )
 
 
 def _spec_memory(source: Any, report: Report, options: dict[str, Any]) -> Report:

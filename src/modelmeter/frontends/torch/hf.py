@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import copy
 import json
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,23 @@ def _transformers() -> Any:
     except ImportError as exc:
         raise ModelRefError("Hugging Face models need transformers; pip install 'modelmeter[hf]'") from exc
     return transformers
+
+
+@contextmanager
+def quiet_transformers() -> Iterator[None]:
+    """transformers' deprecation notices (``torch_dtype``, renamed arguments) are about its API, not the
+    user's model: silenced while modelmeter builds a model, restored afterwards."""
+    transformers = _transformers()
+    logging = transformers.utils.logging
+    level = logging.get_verbosity()
+    logging.set_verbosity_error()
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=FutureWarning)
+            warnings.filterwarnings("ignore", category=DeprecationWarning)
+            yield
+    finally:
+        logging.set_verbosity(level)
 
 
 def is_config(obj: Any) -> bool:
@@ -54,7 +74,14 @@ def load_config(path_text: str) -> Any:
         raise ModelRefError(
             f"hf:{path_text}: model_type {model_type!r} is unknown to transformers {transformers.__version__}"
         )
-    return transformers.CONFIG_MAPPING[model_type].from_dict(data)
+    try:
+        with quiet_transformers():
+            return transformers.CONFIG_MAPPING[model_type].from_dict(data)
+    except Exception as exc:  # noqa: BLE001 - transformers validates configs with several error types
+        # StrictDataclassClassValidationError: "Class validation error for validator '...': | ValueError: The
+        # hidden size (4096) is not a multiple of the number of attention heads (30)." -> the last part
+        reason = " ".join(str(exc).split("| ")[-1].split())
+        raise ModelRefError(f"hf:{path_text}: transformers rejects this config: {reason[:300]}") from exc
 
 
 def build_model(config: Any) -> torch.nn.Module:
@@ -70,11 +97,25 @@ def build_model(config: Any) -> torch.nn.Module:
         config._experts_implementation = "batched_mm"
     architectures = getattr(config, "architectures", None) or []
     cls = getattr(transformers, architectures[0], None) if architectures else None
+    if architectures and cls is None:
+        # a class transformers does not have is custom code (auto_map) or a newer transformers': building the
+        # base model instead would cost a different, headless network
+        custom = getattr(config, "auto_map", None)
+        where = (
+            "custom code the config points at (auto_map); modelmeter runs no code from a hub or a config"
+            if custom
+            else f"not in transformers {transformers.__version__}"
+        )
+        raise ModelRefError(
+            f"architecture {architectures[0]!r} is {where}. Build the model in Python and pass the nn.Module, "
+            "or remove 'architectures' from the config to cost the base model alone"
+        )
     try:
-        if cls is not None:
-            model = build_on_meta(lambda: cls._from_config(config))
-        else:
-            model = build_on_meta(lambda: transformers.AutoModel.from_config(config))
+        with quiet_transformers():
+            if cls is not None:
+                model = build_on_meta(lambda: cls._from_config(config))
+            else:
+                model = build_on_meta(lambda: transformers.AutoModel.from_config(config))
     except Exception as exc:
         what = architectures[0] if cls is not None else f"AutoModel for {type(config).__name__}"
         raise ModelRefError(f"building {what} from its config raised {type(exc).__name__}: {exc}") from exc

@@ -215,7 +215,10 @@ def load_hf(ref: str, seq_len: int | None = None, batch: int | None = None) -> L
 def from_hf_config(config: Any, name: str, seq_len: int | None = None, batch: int | None = None) -> Loaded:
     from . import hf
 
-    model = hf.build_model(config)  # in eval mode, as every model built here
+    try:
+        model = hf.build_model(config)  # in eval mode, as every model built here
+    except ModelRefError as exc:
+        raise ModelRefError(f"{name}: {exc}") from exc
     return Loaded(model, name, make_inputs=lambda: hf.model_inputs(model, config, seq_len, batch))
 
 
