@@ -365,12 +365,14 @@ def build_report(
     device: str,
     attention: str = "full",
     not_run: Iterable[str] = (),
+    notes: Iterable[str] = (),
 ) -> Report:
     """Aggregate collected records into a :class:`Report` (subtree sums; rows in module order).
 
     ``totals`` carries the parameter figures (deduplicated by the frontend); its ``macs``/``flops`` are
     filled here from the records so that rows and totals come from one sum.
     """
+    not_run = tuple(not_run)
     subtree = {rec.name: Cost() for rec in records}
     for rec in records:
         for name in _self_and_ancestors(rec.name):
@@ -414,7 +416,7 @@ def build_report(
         device=device,
         attention=attention,
         not_run=tuple(not_run),
-        notes=(not_run_note(rows, not_run),) if not_run else (),
+        notes=tuple(notes) + ((not_run_note(rows, not_run),) if not_run else ()),
     )
 
 

@@ -163,4 +163,5 @@ def _report(model: torch.nn.Module, name: str | None, inputs: Inputs, collector:
         device=used,
         attention=collector.attention,
         not_run=collector.not_run(),
+        notes=sorted(collector.notes),
     )

@@ -41,6 +41,7 @@ class Call:
     attention: str = "full"  # "full" | "causal-aware"
     module: Any = None  # the innermost nn.Module running, for attention hints
     overload: str = field(default="default")
+    notes: set[str] | None = None  # where an adapter says what a reader must know (the report's notes)
 
     def arg(self, index: int, name: str, default: Any = None) -> Any:
         """Argument ``name``, passed at position ``index`` or by keyword."""

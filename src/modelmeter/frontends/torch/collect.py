@@ -23,7 +23,7 @@ from torch.utils._pytree import tree_leaves
 
 from ..._report import LayerRecord
 from ...formulas import Cost
-from . import quantized_costs  # noqa: F401 - registers the quantized op adapters into ATEN_COSTS
+from . import entry_point_costs, quantized_costs  # noqa: F401 - register their op adapters into ATEN_COSTS
 from .aten_costs import FAST_PATH_CHECKS, FUNCTION_COSTS, ZERO_COST, Call, adapter_for
 
 
@@ -47,6 +47,7 @@ class Collector:
         # a module never called whose weights no op read did not run (see ``not_run``)
         self.watch: dict[int, list[str]] = {}
         self.used: set[str] = set()
+        self.notes: set[str] = set()  # what adapters say a reader must know (Call.notes)
 
     def enter(self, name: str, args: Any, kwargs: Any) -> None:
         shapes = tensor_shapes((args, kwargs))
@@ -65,7 +66,7 @@ class Collector:
 
     def _call(self, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any, overload: str = "default") -> Call:
         module = self.modules.get(self.stack[-1][0]) if self.stack else None
-        return Call(args, kwargs, out, attention=self.attention, module=module, overload=overload)
+        return Call(args, kwargs, out, attention=self.attention, module=module, overload=overload, notes=self.notes)
 
     def _add(self, name: str, cost: Cost) -> None:
         rec = self.records[self.stack[-1][0]]
