@@ -168,8 +168,8 @@ def summary(
     kv_dtype: str | None = None,
     tokens: str | None = None,
 ) -> None:
-    """Per-layer (or per-op) table and totals for MODEL (torchvision:NAME, FILE.py:NAME, hf:PATH, a checkpoint
-    .pt/.safetensors, or a layer spec NET.yaml)."""
+    """Per-layer (or per-op) table and totals for MODEL (torchvision:NAME, timm:NAME, FILE.py:NAME, hf:PATH or
+    hf:ORG/NAME from the local cache, a checkpoint .pt/.safetensors, or a layer spec NET.yaml)."""
     from ._api import summary as run_summary
 
     sizes = parse_inputs(inputs, dtypes)
@@ -292,7 +292,7 @@ def compare(
     """Models side by side: params, MACs, FLOPs, weight bytes, activation peak (and accuracy where published).
 
     MODELS are references or patterns: 'torchvision:resnet*', 'torchvision:*' (the classification zoo),
-    'net.py:*'. A model that fails is reported in its row; the others still run.
+    'timm:convnext*', 'net.py:*'. A model that fails is reported in its row; the others still run.
     """
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
