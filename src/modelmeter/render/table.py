@@ -10,7 +10,7 @@ from .. import _units as u
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
 
-    from .._report import LayerStats, Report
+    from ..report.model import LayerStats, Report
 
 
 def _output_shape(row: LayerStats) -> str:
@@ -95,7 +95,7 @@ def tables(report: Report, depth: int | None = None, by: str = "layer") -> list[
     if report.not_run:
         from rich.text import Text
 
-        from .._report import not_run_note
+        from ..report.model import not_run_note
 
         note = not_run_note(report.layers, report.not_run)
         out.append(Text(note[0].upper() + note[1:]))
