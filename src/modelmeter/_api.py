@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from .errors import UsageError
 from .frontends.registry import frontend_for
 from .options import AnalysisOptions, MemoryOptions
 from .report.compare import CompareEntry, analyze, select
@@ -35,6 +36,7 @@ def summary(
     checkpointing: bool = False,
     kv_dtype: str | None = None,
     tokens: str | int | None = None,
+    attention_kernel: str = "auto",
     dims: Mapping[str, int] | None = None,
 ) -> Report:
     """Count the parameters, shapes, MACs and FLOPs of ``model``.
@@ -66,6 +68,10 @@ def summary(
     A causal LM from a Hugging Face config also gets ``report.llm``: parameters by part, MoE total vs active,
     the KV cache (at ``kv_dtype``, default the config's dtype), prefill vs decode per token, and with
     ``tokens`` (``"1T"``) the training FLOPs of that token budget beside 6·N·D.
+    ``attention_kernel`` (``"math"``, ``"flash"``, ``"efficient"``; default ``"auto"``: the one PyTorch picks on
+    the CPU, or on an sm80+ GPU when ``gpus`` is given) sets the scaled-dot-product attention kernel whose saved
+    tensors memory prices (``report.memory.attention_kernels`` counts the calls per kernel); a value other than
+    ``"auto"`` implies ``memory=True``.
 
     An ONNX file (``model.onnx``, docs/onnx.md) is read without PyTorch; its symbolic dims are bound by
     ``dims`` (``{"batch": 1}``) or by ``input_size`` (positionally, or by input name: ``{"x": (1, 3, 224, 224)}``).
@@ -74,7 +80,8 @@ def summary(
         input_size, input_data, dtypes=dtypes, device=device, strict=strict, name=name, attention=attention,
         seq_len=seq_len, batch=batch, partial=partial, trust_pickle=trust_pickle, memory=memory,
         weights_dtype=weights_dtype, train=train, optimizer=optimizer, precision=precision, gpus=gpus,
-        checkpointing=checkpointing, kv_dtype=kv_dtype, tokens=tokens, dims=dims,
+        checkpointing=checkpointing, kv_dtype=kv_dtype, tokens=tokens, attention_kernel=attention_kernel,
+        dims=dims,
     )  # fmt: skip
     return frontend_for(model).analyze(model, options)
 
@@ -101,12 +108,22 @@ def analysis_options(
     checkpointing: bool = False,
     kv_dtype: str | None = None,
     tokens: str | int | None = None,
+    attention_kernel: str = "auto",
     dims: Mapping[str, int] | None = None,
 ) -> AnalysisOptions:
     """:func:`summary`'s keyword arguments as :class:`AnalysisOptions`, the memory choices checked (one clear
     :class:`~modelmeter.errors.UsageError` naming the choices) before any model is built."""
+    # options that would otherwise be silently ignored are refused, naming what they need
+    if checkpointing and not train:
+        raise UsageError("--checkpointing (checkpointing=True) applies to a training step; add --train")
+    if tokens is not None and not train:
+        raise UsageError("--tokens (tokens=...) sizes training on a token budget; add --train")
     memory_options = None
-    if memory or train or weights_dtype is not None or kv_dtype is not None or tokens is not None:
+    from .memory.attention_kernels import check_kernel
+
+    check_kernel(attention_kernel)
+    asked = (weights_dtype, kv_dtype, tokens)
+    if memory or train or any(a is not None for a in asked) or attention_kernel != "auto":
         from .memory.dtypes import canonical
         from .memory.llm import parse_tokens
         from .memory.training import check
@@ -125,6 +142,7 @@ def analysis_options(
             checkpointing=checkpointing,
             kv_dtype=kv_dtype,
             tokens=tokens,
+            attention_kernel=attention_kernel,
         )
     return AnalysisOptions(
         input_size=input_size,

@@ -1,6 +1,18 @@
 """Cost formulas: pure functions of shapes and attributes, one registry (see registry.py)."""
 
-from . import attention, backward, conv, einsum, elementwise, layers, linear, norm, pooling, rnn  # noqa: F401  (registers)
+from . import (  # noqa: F401  (registers them)
+    attention,
+    backward,
+    conv,
+    einsum,
+    elementwise,
+    layers,
+    linear,
+    loss,
+    norm,
+    pooling,
+    rnn,
+)
 from .registry import FORMULAS, ZERO, Cost, Shape, formula, register
 
 __all__ = ["FORMULAS", "ZERO", "Cost", "Shape", "formula", "register"]

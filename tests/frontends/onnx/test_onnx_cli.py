@@ -45,6 +45,11 @@ def test_parse_inputs_and_dims():
     assert parse_inputs(()) is None
     assert parse_inputs(("1,3,8,8", "2x4")) == [(1, 3, 8, 8), (2, 4)]
     assert parse_inputs(("x=1,3,8,8", "mask=1,8")) == {"x": (1, 3, 8, 8), "mask": (1, 8)}
+    # ONNX input names are not always Python identifiers (old exporters: input.1, onnx::Conv_0)
+    assert parse_inputs(("input.1=1,3", "onnx::Conv_0=2:float16")) == {
+        "input.1": (1, 3),
+        "onnx::Conv_0": ((2,), "float16"),
+    }
     assert parse_dims(("batch=2", "seq=128")) == {"batch": 2, "seq": 128}
     for bad in [("x=1,3", "1,3"), ("=1,3",)]:
         with pytest.raises(UsageError):
@@ -55,7 +60,9 @@ def test_parse_inputs_and_dims():
 
 
 @pytest.mark.parametrize(
-    "args", [["--dim", "batch=3"], ["--input", "x=3,8"], ["--input", "3,8"]], ids=["dim", "named", "positional"]
+    "args",
+    [["--dim", "batch=3"], ["--input", "x=3,8"], ["--input", "x=3,8:float32"], ["--input", "3,8"]],
+    ids=["dim", "named", "named-with-dtype", "positional"],
 )
 def test_summary_json(model_path, capsys, args):
     assert main(["summary", model_path, *args, "--format", "json"]) == 0

@@ -14,10 +14,19 @@ if TYPE_CHECKING:
     from ...report import Report
 
 
+def _shape_of(value: Any) -> tuple[int, ...]:
+    """A named input's value: a shape, or (shape, dtype) as ``--input NAME=SHAPE:DTYPE`` gives it."""
+    if len(value) == 2 and not isinstance(value[0], int) and isinstance(value[1], str):
+        return tuple(value[0])
+    return tuple(value)
+
+
 def _shapes(input_size: Any) -> Any:
     """``input_size`` as the ONNX analysis takes it: shapes by input name, or a list of shapes in input order."""
-    if input_size is None or isinstance(input_size, Mapping):
-        return input_size
+    if input_size is None:
+        return None
+    if isinstance(input_size, Mapping):
+        return {name: _shape_of(value) for name, value in input_size.items()}
     items = list(input_size)
     if items and all(isinstance(d, int) for d in items):  # one shape
         return [tuple(items)]
