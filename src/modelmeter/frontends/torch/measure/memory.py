@@ -26,7 +26,7 @@ from ....memory.report import Memory, Training
 from ....memory.training import compute_bytes, optimizer_bytes_per_param, shard
 from ....options import MemoryOptions
 from ..collect.collector import Collector, hooked
-from ..collect.params import _dtype_name, layer_records, packed_weights
+from ..collect.params import dtype_name, layer_records, packed_weights
 from ..costs import forward as aten_costs
 from ..inputs import Inputs
 from .checkpointing import blocks as checkpoint_blocks
@@ -95,13 +95,13 @@ def weights(model: torch.nn.Module, weights_dtype: str | None = None) -> tuple[i
             name = dtypes.canonical(weights_dtype)
             by_dtype[name] += dtypes.nbytes(p.numel(), name)
         else:
-            by_dtype[_dtype_name(p.dtype)] += p.numel() * p.element_size()
+            by_dtype[dtype_name(p.dtype)] += p.numel() * p.element_size()
     for w in packed_weights(model):  # quantized modules keep their weights outside parameters()
         if weights_dtype is not None and w.dtype.is_floating_point:
             name = dtypes.canonical(weights_dtype)
             by_dtype[name] += dtypes.nbytes(w.numel(), name)
         else:
-            by_dtype[_dtype_name(w.dtype)] += w.numel() * w.element_size()
+            by_dtype[dtype_name(w.dtype)] += w.numel() * w.element_size()
     buffers = sum(b.numel() * b.element_size() for b in _unique(model.named_buffers(remove_duplicate=False)))
     return sum(by_dtype.values()), dict(sorted(by_dtype.items())), buffers
 
