@@ -99,7 +99,8 @@ def build_graph(root: Path, package: str) -> Graph:
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     if alias.name.split(".")[0] == package:
-                        targets.add(alias.name)
+                        parts = alias.name.split(".")  # `import a.b.c` runs a, a.b and a.b.c
+                        targets.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
                         if alias.asname:
                             bound[alias.asname] = alias.name
             elif isinstance(node, ast.ImportFrom):
@@ -109,8 +110,10 @@ def build_graph(root: Path, package: str) -> Graph:
                     continue
                 for alias in node.names:
                     sub = f"{source}.{alias.name}"
-                    if sub in modules:  # `from pkg import module`
+                    if sub in modules:  # `from pkg import module` runs pkg/__init__.py too, unless pkg is ours
                         targets.add(sub)
+                        if not name.startswith(source + "."):  # an ancestor package is initialised already
+                            targets.add(source)
                         bound[alias.asname or alias.name] = sub
                     else:
                         targets.add(source)
@@ -121,7 +124,8 @@ def build_graph(root: Path, package: str) -> Graph:
                 target = bound.get(node.value.id)
                 if target is not None and target != name:
                     graph.private.append(f"{name}: {node.value.id}.{node.attr} ({target})")
-        targets.discard(name)
+        # an ancestor package is initialised before its modules run: an edge to it is no dependency
+        targets.difference_update({t for t in targets if name == t or name.startswith(t + ".")})
         targets &= modules
     return graph
 
@@ -154,6 +158,19 @@ def test_the_graph_sees_a_cycle_through_a_function_level_import(tmp_path: Path):
         },
     )
     assert build_graph(root, "pkg").cycles() == [["pkg.high", "pkg.low"]]
+
+
+def test_the_graph_sees_a_cycle_through_a_package_init(tmp_path: Path):
+    root = _write(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/sub/__init__.py": "from ..low import f\n",  # importing pkg.sub.thing runs this first
+            "pkg/sub/thing.py": "",
+            "pkg/low.py": "from .sub import thing\n\ndef f():\n    return thing\n",
+        },
+    )
+    assert build_graph(root, "pkg").cycles() == [["pkg.low", "pkg.sub"]]
 
 
 def test_the_graph_exempts_type_checking_imports_only(tmp_path: Path):
