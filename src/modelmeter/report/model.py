@@ -29,6 +29,8 @@ def _formatter(name: str) -> Callable[..., Any]:
         return FORMATTERS[name]
     except KeyError:
         raise ModelMeterError(f"no {name!r} formatter registered; import modelmeter.render") from None
+
+
 ShapeT = tuple[int, ...]
 
 

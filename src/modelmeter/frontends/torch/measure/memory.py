@@ -23,7 +23,7 @@ from ....errors import ForwardError, ModelMeterError
 from ....formulas import Cost
 from ....memory import dtypes
 from ....memory.report import Memory, Training
-from ....memory.training import compute_bytes, optimizer_bytes_per_param, shard
+from ....memory.training import Sharded, compute_bytes, optimizer_bytes_per_param, shard
 from ....options import MemoryOptions
 from ..collect.collector import Collector, hooked
 from ..collect.params import dtype_name, layer_records, packed_weights
@@ -256,7 +256,7 @@ def training_step(
     n_trainable = sum(p.numel() for p in unique_params if p.requires_grad and p.dtype.is_floating_point)
     grads = n_trainable * bytes_per
     state = n_trainable * optimizer_bytes_per_param(optimizer, precision)
-    sharding = ()
+    sharding: tuple[Sharded, ...] = ()
     if gpus is not None:
         sharding = tuple(
             shard(s, gpus, params, grads, state, activations) for s in ("ddp", "zero1", "zero2", "zero3", "tp")
