@@ -151,6 +151,37 @@ def test_multihead_attention_fast_path_peak_equals_a_real_run(shape, need_weight
     assert dict(r.memory.attention_kernels) == {"native-mha": 1}
 
 
+class KeywordCall:
+    """``profiled_peak`` calls ``model(x)``: call a model taking keyword inputs with the dict ``x``."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def eval(self):
+        self.model.eval()
+        return self
+
+    def __call__(self, kwargs):
+        return self.model(**kwargs)
+
+
+@pytest.mark.parametrize("norm_first", [False, True], ids=["post-norm", "pre-norm"])
+def test_encoder_with_a_padding_mask_inference_peak(norm_first):
+    # nn.TransformerEncoderLayer converts the mask to float and takes its own fast path, whose attention is the
+    # same native kernel with a key padding mask (a second (B, H, T, T) buffer for the masked softmax)
+    def make():
+        torch.manual_seed(0)
+        layer = nn.TransformerEncoderLayer(64, 4, 128, dropout=0.0, batch_first=True, norm_first=norm_first)
+        return nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+
+    x, pad = torch.randn(4, 128, 64), torch.zeros(4, 128, dtype=torch.bool)
+    pad[:, 100:] = True
+    r = modelmeter.summary(make().eval(), input_data={"src": x, "src_key_padding_mask": pad}, memory=True)
+    real = profiled_peak(KeywordCall(make()), {"src": x, "src_key_padding_mask": pad})
+    assert abs(r.memory.activations_peak - real) <= 512, (r.memory.activations_peak, real)
+    assert dict(r.memory.attention_kernels) == {"native-mha": 2}
+
+
 # -- defect 5: a learnable mask or bias (relative position bias) trains --------------------------------
 def t5():
     transformers = pytest.importorskip("transformers")
@@ -178,20 +209,6 @@ def _real_saved_kw(model, kwargs):
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
         model(**kwargs)
     return sum(kept.values())
-
-
-class KeywordCall:
-    """``profiled_peak`` calls ``model(x)``: call a model taking keyword inputs with the dict ``x``."""
-
-    def __init__(self, model):
-        self.model = model
-
-    def eval(self):
-        self.model.eval()
-        return self
-
-    def __call__(self, kwargs):
-        return self.model(**kwargs)
 
 
 def test_t5_relative_bias_trains_within_10_percent_of_a_real_run():
