@@ -176,10 +176,33 @@ def test_encoder_with_a_padding_mask_inference_peak(norm_first):
 
     x, pad = torch.randn(4, 128, 64), torch.zeros(4, 128, dtype=torch.bool)
     pad[:, 100:] = True
-    r = modelmeter.summary(make().eval(), input_data={"src": x, "src_key_padding_mask": pad}, memory=True)
-    real = profiled_peak(KeywordCall(make()), {"src": x, "src_key_padding_mask": pad})
-    assert abs(r.memory.activations_peak - real) <= 512, (r.memory.activations_peak, real)
-    assert dict(r.memory.attention_kernels) == {"native-mha": 2}
+    causal = nn.Transformer.generate_square_subsequent_mask(128)
+    # a float causal mask: nn.TransformerEncoder reads its values (causal or not), so the run falls back to real
+    # CPU tensors, where the real kernel computes the values and its buffers are priced beside it
+    for inputs, device in (({"src_key_padding_mask": pad}, "meta"), ({"mask": causal}, "cpu")):
+        r = modelmeter.summary(make().eval(), input_data={"src": x, **inputs}, memory=True)
+        real = profiled_peak(KeywordCall(make()), {"src": x, **inputs})
+        assert r.device == device
+        assert abs(r.memory.activations_peak - real) <= 512, (r.memory.activations_peak, real)
+        assert dict(r.memory.attention_kernels) == {"native-mha": 2}
+
+
+def test_native_kernel_on_real_tensors_gives_the_models_values():
+    from modelmeter.frontends.torch.measure.fused_attention import FusedAttentionOnMeta
+    from modelmeter.frontends.torch.measure.native_mha import fast_path_flags
+
+    model, x = encoder().eval(), torch.randn(4, 32, 64)
+    pad = torch.zeros(4, 32, dtype=torch.bool)
+    pad[:, 20:] = True
+    causal = nn.Transformer.generate_square_subsequent_mask(32)
+    for inputs in ({}, {"src_key_padding_mask": pad}, {"mask": causal, "src_key_padding_mask": pad}):
+        with torch.no_grad():
+            expected = model(x, **inputs)
+            mode = FusedAttentionOnMeta()
+            with mode, fast_path_flags(model, mode):
+                got = model(x, **inputs)
+        assert mode.kernels == {"native-mha": 2}
+        assert torch.allclose(got.nan_to_num(), expected.nan_to_num(), atol=1e-5)
 
 
 # -- defect 5: a learnable mask or bias (relative position bias) trains --------------------------------

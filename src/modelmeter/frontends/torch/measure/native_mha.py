@@ -135,6 +135,29 @@ def native_mha_cpu(
     return out.transpose(0, 1), weights
 
 
+def native_mha_real(a: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """On real CPU tensors (the CPU fallback), run ``torch._native_multi_head_attention`` itself, with the masks
+    merged as ``nn.MultiheadAttention.merge_masks`` merges them; ``a``: F.multi_head_attention_forward's bound
+    arguments (query (T, B, E)). Returns what that function returns. (Its buffers are inside one C++ kernel,
+    unseen by a dispatch mode: the caller allocates them first with ``native_mha_cpu``.)"""
+    q = a["query"].transpose(0, 1)  # (B, T, E)
+    b, t, e = q.shape
+    h = a["num_heads"]
+    attn_mask, padding = a.get("attn_mask"), a.get("key_padding_mask")
+    mask, mask_type = (padding, 1) if padding is not None else (None, None)
+    if attn_mask is not None:
+        per_head = attn_mask.view(b, -1, t, t) if attn_mask.dim() == 3 else attn_mask.view(1, 1, t, t)
+        per_head = per_head.expand(b, h, t, t)
+        mask, mask_type = per_head, 2
+        if padding is not None:
+            mask = per_head + padding.view(b, 1, 1, t).expand(-1, h, -1, -1)
+    out, weights = torch._native_multi_head_attention(
+        q, q, q, e, h, a["in_proj_weight"], a["in_proj_bias"], a["out_proj_weight"], a["out_proj_bias"], mask,
+        a.get("need_weights", True), a.get("average_attn_weights", True), mask_type,
+    )  # fmt: skip
+    return out.transpose(0, 1), weights
+
+
 @contextmanager
 def fast_path_flags(model: nn.Module, mode: Any) -> Iterator[None]:
     """While each ``nn.MultiheadAttention`` of ``model`` runs, ``mode.native_mha`` says whether a real CPU run
