@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from .errors import UsageError
 from .frontends.registry import frontend_for
 from .options import AnalysisOptions, MemoryOptions
 from .report.compare import CompareEntry, analyze, select
@@ -106,6 +107,11 @@ def analysis_options(
 ) -> AnalysisOptions:
     """:func:`summary`'s keyword arguments as :class:`AnalysisOptions`, the memory choices checked (one clear
     :class:`~modelmeter.errors.UsageError` naming the choices) before any model is built."""
+    # options that would otherwise be silently ignored are refused, naming what they need
+    if checkpointing and not train:
+        raise UsageError("--checkpointing (checkpointing=True) applies to a training step; add --train")
+    if tokens is not None and not train:
+        raise UsageError("--tokens (tokens=...) sizes training on a token budget; add --train")
     memory_options = None
     from .memory.attention_kernels import check_kernel
 

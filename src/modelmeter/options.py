@@ -39,6 +39,17 @@ class MemoryOptions:
     tokens: str | int | None = None
     attention_kernel: str = "auto"
 
+    def refuse_llm_sizing(self, model: str) -> None:
+        """``kv_dtype`` and ``tokens`` size causal LMs only: refused (not silently ignored) for ``model``."""
+        if self.kv_dtype is not None or self.tokens is not None:
+            from .errors import UsageError
+
+            raise UsageError(
+                f"{model}: --kv-dtype and --tokens apply to causal language models built from a Hugging Face "
+                "config (hf:PATH or a transformers config with a generating LM head, e.g. GPT2LMHeadModel); "
+                "this is not one"
+            )
+
 
 @dataclass(frozen=True)
 class AnalysisOptions:
