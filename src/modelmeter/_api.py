@@ -3,7 +3,7 @@ Heavy frameworks are imported only when a model needs them (by the frontend)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from .errors import UsageError
@@ -37,6 +37,7 @@ def summary(
     kv_dtype: str | None = None,
     tokens: str | int | None = None,
     attention_kernel: str = "auto",
+    dims: Mapping[str, int] | None = None,
 ) -> Report:
     """Count the parameters, shapes, MACs and FLOPs of ``model``.
 
@@ -71,12 +72,16 @@ def summary(
     the CPU, or on an sm80+ GPU when ``gpus`` is given) sets the scaled-dot-product attention kernel whose saved
     tensors memory prices (``report.memory.attention_kernels`` counts the calls per kernel); a value other than
     ``"auto"`` implies ``memory=True``.
+
+    An ONNX file (``model.onnx``, docs/onnx.md) is read without PyTorch; its symbolic dims are bound by
+    ``dims`` (``{"batch": 1}``) or by ``input_size`` (positionally, or by input name: ``{"x": (1, 3, 224, 224)}``).
     """
     options = analysis_options(
         input_size, input_data, dtypes=dtypes, device=device, strict=strict, name=name, attention=attention,
         seq_len=seq_len, batch=batch, partial=partial, trust_pickle=trust_pickle, memory=memory,
         weights_dtype=weights_dtype, train=train, optimizer=optimizer, precision=precision, gpus=gpus,
         checkpointing=checkpointing, kv_dtype=kv_dtype, tokens=tokens, attention_kernel=attention_kernel,
+        dims=dims,
     )  # fmt: skip
     return frontend_for(model).analyze(model, options)
 
@@ -104,6 +109,7 @@ def analysis_options(
     kv_dtype: str | None = None,
     tokens: str | int | None = None,
     attention_kernel: str = "auto",
+    dims: Mapping[str, int] | None = None,
 ) -> AnalysisOptions:
     """:func:`summary`'s keyword arguments as :class:`AnalysisOptions`, the memory choices checked (one clear
     :class:`~modelmeter.errors.UsageError` naming the choices) before any model is built."""
@@ -151,6 +157,7 @@ def analysis_options(
         partial=partial,
         trust_pickle=trust_pickle,
         memory=memory_options,
+        dims=dict(dims or {}),
     )
 
 
@@ -174,6 +181,7 @@ def compare(
     max_params: int | None = None,
     max_macs: int | None = None,
     memory: bool = True,
+    dims: Mapping[str, int] | None = None,
     on_start: Callable[[str], None] | None = None,
     on_done: Callable[[CompareEntry], None] | None = None,
 ) -> list[CompareEntry]:
@@ -188,7 +196,9 @@ def compare(
     """
 
     def one(ref: str) -> Report:
-        return summary(ref, input_size=input_size, dtypes=dtypes, device=device, strict=strict, memory=memory)
+        return summary(
+            ref, input_size=input_size, dtypes=dtypes, device=device, strict=strict, memory=memory, dims=dims
+        )
 
     entries = analyze(expand(models), one, on_start=on_start, on_done=on_done)
     return select(entries, sort=sort, reverse=reverse, max_params=max_params, max_macs=max_macs)

@@ -76,13 +76,28 @@ def parse_inputs(texts: Sequence[str], dtypes: Sequence[str] = ()) -> Any:
     for text in texts:
         name, _, rest = text.partition("=")
         shape_text, _, dtype = rest.partition(":")
-        if not name.strip().isidentifier():
+        if not name.strip() or any(c.isspace() for c in name.strip()):
             raise UsageError(f"--input {text!r}: {name!r} is not an argument name (e.g. input_ids=1,128:int64)")
         if name.strip() in out:
             raise UsageError(f"--input {text!r}: {name.strip()!r} is given twice")
         shape = parse_shape(shape_text)
         out[name.strip()] = (shape, dtype.strip()) if dtype.strip() else shape
     return out
+
+
+def parse_dims(texts: Sequence[str]) -> dict[str, int] | None:
+    """--dim NAME=N values (ONNX symbolic dims, Loop trip counts) -> {NAME: N}."""
+    dims: dict[str, int] = {}
+    for text in texts:
+        name, _, value = text.rpartition("=")
+        try:
+            size = int(value)
+        except ValueError:
+            size = -1
+        if not name.strip() or size < 0:
+            raise UsageError(f"--dim {text!r}: expected NAME=N with N a non-negative integer, like batch=1")
+        dims[name.strip()] = size
+    return dims or None
 
 
 def _common(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -94,6 +109,8 @@ def _common(fn: Callable[..., Any]) -> Callable[..., Any]:
                          help="Input shape, e.g. 1,3,224,224 (repeat for several inputs), or a named input "
                               "NAME=SHAPE[:DTYPE], e.g. --input input_features=1,80,3000 "
                               "--input decoder_input_ids=1,64:int64."),
+            click.option("--dim", "dims", multiple=True, metavar="NAME=N",
+                         help="ONNX: the size of a symbolic dim (batch=1) or a Loop's trip count (repeatable)."),
             click.option("--dtype", "dtypes", multiple=True, metavar="DTYPE",
                          help="Input dtype (default float32); one, or one per --input."),
             click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True,
@@ -151,6 +168,7 @@ def cli(debug: bool) -> None:
 def summary(
     model: str,
     inputs: tuple[str, ...],
+    dims: tuple[str, ...],
     dtypes: tuple[str, ...],
     device: str,
     strict: bool,
@@ -183,7 +201,7 @@ def summary(
     if output:
         _check_output(output, model)
     report = run_summary(
-        model, input_size=sizes, dtypes=list(dtypes) or None, device=device, strict=strict,
+        model, input_size=sizes, dims=parse_dims(dims), dtypes=list(dtypes) or None, device=device, strict=strict,
         partial=partial, trust_pickle=trust_pickle, memory=with_memory, weights_dtype=weights_dtype, train=train,
         optimizer=optimizer, precision=precision, gpus=gpus, checkpointing=checkpointing,
         kv_dtype=kv_dtype, tokens=tokens, attention=attention, seq_len=seq_len, batch=batch,
@@ -253,14 +271,20 @@ def _utf8(stream: Any) -> bool:
 @_common
 @click.option("--ascii", "ascii_", is_flag=True, help="Write * and -> instead of · and → (automatic when not UTF-8).")
 def explain(
-    model: str, inputs: tuple[str, ...], dtypes: tuple[str, ...], debug: bool, ascii_: bool, **options: Any
+    model: str,
+    inputs: tuple[str, ...],
+    dims: tuple[str, ...],
+    dtypes: tuple[str, ...],
+    debug: bool,
+    ascii_: bool,
+    **options: Any,
 ) -> None:
     """The hand calculation of every classic layer of MODEL: each formula, then with its numbers."""
     from ._api import summary as run_summary
 
     # ``options`` are the shared analysis options (device, strict, ...), passed on as summary takes them
     sizes = parse_inputs(inputs, dtypes)
-    report = run_summary(model, input_size=sizes, dtypes=list(dtypes) or None, **options)
+    report = run_summary(model, input_size=sizes, dims=parse_dims(dims), dtypes=list(dtypes) or None, **options)
     click.echo(report.explain(ascii=ascii_ or not _utf8(sys.stdout)), nl=False)
 
 
@@ -268,6 +292,8 @@ def explain(
 @click.argument("models", nargs=-1, required=True)
 @click.option("--input", "-i", "inputs", multiple=True, metavar="SHAPE",
               help="Input shape for every model (default: each model's own, e.g. its weights' crop size).")
+@click.option("--dim", "dims", multiple=True, metavar="NAME=N",
+              help="ONNX files: the size of a symbolic dim, e.g. batch=1 (repeatable).")
 @click.option("--dtype", "dtypes", multiple=True, metavar="DTYPE", help="Input dtype (default float32).")
 @click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True)
 @click.option("--strict", is_flag=True, help="A model with ops lacking a formula fails (in its row).")
@@ -285,6 +311,7 @@ def explain(
 def compare(
     models: tuple[str, ...],
     inputs: tuple[str, ...],
+    dims: tuple[str, ...],
     dtypes: tuple[str, ...],
     device: str,
     strict: bool,
@@ -311,6 +338,7 @@ def compare(
 
     limits = _count_option(max_params, "--max-params"), _count_option(max_macs, "--max-macs")
     sizes = parse_inputs(inputs, dtypes)
+    dim_sizes = parse_dims(dims)
     refs = expand(models)  # expanded here for the progress bar's total; expanding again is a no-op
     err = Console(stderr=True)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -322,7 +350,7 @@ def compare(
 
         shown = run_compare(
             refs, input_size=sizes, dtypes=list(dtypes) or None, device=device, strict=strict, sort=sort,
-            reverse=reverse, max_params=limits[0], max_macs=limits[1], memory=memory,
+            reverse=reverse, max_params=limits[0], max_macs=limits[1], memory=memory, dims=dim_sizes,
             on_start=start, on_done=lambda _: bar.advance(task),
         )
     if fmt == "table" and not output:

@@ -7,8 +7,8 @@ A new option is a new field with a default, so frontends that do not use it need
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 DEVICES = ("auto", "meta", "cpu")  # where the torch forward runs; auto = meta, the CPU only if an op needs it
@@ -56,7 +56,8 @@ class AnalysisOptions:
     """How to analyse one model (``summary``'s arguments; see its docstring). ``memory`` is None when no memory
     figure was asked for."""
 
-    input_size: Sequence[int] | Sequence[Sequence[int]] | None = None
+    # a shape, a list of shapes, or (ONNX) shapes by input name: {"x": (1, 3, 224, 224)}
+    input_size: Sequence[int] | Sequence[Sequence[int]] | Mapping[str, Sequence[int]] | None = None
     input_data: Any = None
     dtypes: Sequence[Any] | None = None
     device: str = "auto"
@@ -68,6 +69,7 @@ class AnalysisOptions:
     partial: bool = False
     trust_pickle: bool = False
     memory: MemoryOptions | None = None
+    dims: Mapping[str, int] = field(default_factory=dict)  # ONNX: symbolic dims (batch, sequence) and loop counts
 
     @property
     def has_input(self) -> bool:
