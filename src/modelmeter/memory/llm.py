@@ -66,7 +66,9 @@ class LLMSizing:
 
     @property
     def six_n_d(self) -> int | None:
-        return 6 * self.params * self.tokens if self.tokens is not None else None
+        """6·N·D with N the parameters one token runs through: a mixture of experts' active parameters."""
+        n = self.moe.active_params if self.moe else self.params
+        return 6 * n * self.tokens if self.tokens is not None else None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -9,7 +9,6 @@ channels, image_size, image_size) for vision models.
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ import torch
 
 from ...errors import InputError, ModelRefError
 from .build import build_on_meta
+from .moe import use_grouped_experts
 
 DEFAULT_SEQ_LEN = 128
 
@@ -60,14 +60,10 @@ def load_config(path_text: str) -> Any:
 def build_model(config: Any) -> torch.nn.Module:
     """The config's model, on meta, in eval mode.
 
-    Mixture-of-experts layers use transformers' ``batched_mm`` experts (a copy of the config says so): its
-    default grouped-matmul kernels take no float32 on meta. Both multiply each routed token by its experts'
-    weights, so the MACs are the same.
+    Mixture-of-experts layers run transformers' default grouped-matmul experts, whose kernel gets a meta
+    twin (``moe.py``); ``batched_mm`` would gather a copy of every routed token's expert weights.
     """
     transformers = _transformers()
-    if getattr(config, "_experts_implementation", "") in (None, "grouped_mm"):
-        config = copy.deepcopy(config)
-        config._experts_implementation = "batched_mm"
     architectures = getattr(config, "architectures", None) or []
     cls = getattr(transformers, architectures[0], None) if architectures else None
     try:
@@ -78,6 +74,7 @@ def build_model(config: Any) -> torch.nn.Module:
     except Exception as exc:
         what = architectures[0] if cls is not None else f"AutoModel for {type(config).__name__}"
         raise ModelRefError(f"building {what} from its config raised {type(exc).__name__}: {exc}") from exc
+    use_grouped_experts(model)
     return model.eval()
 
 

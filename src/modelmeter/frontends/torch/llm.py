@@ -18,6 +18,7 @@ from ...memory import dtypes
 from ...memory.kv_cache import kv_cache_bytes
 from ...memory.llm import PARTS, LLMSizing, MoE, parse_tokens
 from .memory import counted, total_cost
+from .moe import use_grouped_experts
 
 
 def build_causal_lm(config: Any) -> torch.nn.Module:
@@ -32,6 +33,7 @@ def build_causal_lm(config: Any) -> torch.nn.Module:
     except Exception as exc:  # noqa: BLE001 - any constructor failure becomes one clear error
         what = type(config).__name__
         raise ModelRefError(f"building a causal LM from {what} raised {type(exc).__name__}: {exc}") from exc
+    use_grouped_experts(model)
     return model.eval()
 
 
