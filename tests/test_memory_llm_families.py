@@ -37,9 +37,10 @@ def assert_matches_a_real_cpu_run(config, *, saved_tol=0.10, peak_tol=0.10):
     """modelmeter's saved activations and inference peak (meta) within tolerance of a real CPU run."""
     from test_memory_torch import profiled_peak, real_saved_bytes
 
+    model = real_model(config)
+    config.architectures = [type(model).__name__]  # the hf loader builds the causal LM, as the real run
     report = modelmeter.summary(config, seq_len=T, train=True, device="meta")
     ids = torch.randint(0, VOCAB, (1, T))
-    model = real_model(config)
     real_saved = real_saved_bytes(Logits(model), ids)
     real_peak = profiled_peak(Logits(model), ids)
     saved, peak = report.memory.training.activations, report.memory.activations_peak
@@ -95,3 +96,78 @@ def test_six_n_d_uses_the_active_parameters():
     active = r.totals.params - experts + experts * 2 // 8  # a token runs 2 of the 8 experts
     assert r.llm.moe.active_params == active
     assert r.llm.six_n_d == 6 * active * 10**9 < 6 * r.totals.params * 10**9
+
+
+def real_cache_bytes(config):
+    """Bytes of every tensor in the cache object a real CPU prefill of T tokens returns (keys, values, conv and
+    recurrent states), each storage once."""
+    model = real_model(config)
+    with torch.no_grad():
+        cache = model(input_ids=torch.randint(0, VOCAB, (1, T)), use_cache=True).past_key_values
+    seen = {}
+    for layer in cache.layers:
+        for value in vars(layer).values():
+            for t in value.values() if isinstance(value, dict) else [value]:
+                if isinstance(t, torch.Tensor) and t.dim() > 0:
+                    seen[id(t)] = t.numel() * t.element_size()
+    return sum(seen.values())
+
+
+# -- 2. multi-head latent attention (DeepSeek-V3) ------------------------------------------------------------
+R, ROPE, NOPE, V_DIM, HEADS = 32, 16, 32, 24, 4  # kv_lora_rank, qk_rope, qk_nope, v_head_dim, heads
+
+
+def tiny_deepseek_v3():
+    """2 layers (the first dense, the second 8 routed experts + 1 shared, top-2), MLA with a narrower value head
+    (24) than query/key head (32 + 16)."""
+    return transformers.DeepseekV3Config(
+        vocab_size=VOCAB, hidden_size=128, intermediate_size=256, moe_intermediate_size=64, num_hidden_layers=2,
+        first_k_dense_replace=1, num_attention_heads=HEADS, num_key_value_heads=HEADS, n_routed_experts=8,
+        num_experts_per_tok=2, n_shared_experts=1, n_group=2, topk_group=1, kv_lora_rank=R, q_lora_rank=48,
+        qk_rope_head_dim=ROPE, qk_nope_head_dim=NOPE, v_head_dim=V_DIM,
+    )  # fmt: skip
+
+
+def test_mla_memory_and_training_equal_a_real_cpu_run():
+    """--memory / --train used to crash: the fused-attention stand-in returned the query's head dim (48) where
+    the values have 24. The CPU runs such attention through the math backend, and so does meta now."""
+    report = assert_matches_a_real_cpu_run(tiny_deepseek_v3())
+    assert report.uncounted == {}
+
+
+def test_mla_cache_is_the_latent_per_token():
+    r = llm_summary(tiny_deepseek_v3(), seq_len=T, train=False)
+    # (kv_lora_rank + qk_rope_head_dim) per layer per token: (32 + 16) * 2 layers * 64 tokens * 4 B = 24,576,
+    # not 2 * heads * (48 + 24) per token as full attention would keep
+    assert r.llm.kv_cache == r.llm.kv_cache_formula == (R + ROPE) * 2 * T * 4 == 24_576
+    assert r.llm.kv_cache == real_cache_bytes(tiny_deepseek_v3())
+    # DeepSeek-V3 in bf16: (512 + 64) * 61 layers * 2 B = 70,272 B per token
+    from modelmeter.memory.kv_cache import LayerCache, kv_bytes
+
+    assert kv_bytes([LayerCache("mla", per_token=512 + 64)] * 61, seq=1, batch=1, bits=16) == 70_272
+
+
+def test_mla_decode_counts_the_expansion_and_states_the_absorbed_figure():
+    at = {t: llm_summary(tiny_deepseek_v3(), seq_len=t, train=False).llm for t in (T, T + 32)}
+    # what transformers runs: each decode step re-expands the whole latent cache through kv_b_proj
+    # (context * r * H * (nope + v)) and attends with full heads (H * context * (nope + rope + v)); 32 more
+    # cached tokens add, over 2 layers: 2 * (32*32*4*56 + 4*32*72) = 477,184 MACs
+    assert at[T + 32].decode_macs_per_token - at[T].decode_macs_per_token == 2 * (32 * R * HEADS * 56 + HEADS * 32 * 72)
+    # absorbed weights: scores against the latent and rotary key, sums of latents: 2 * 4 * 32 * (32 + 16 + 32)
+    absorbed = at[T + 32].decode_absorbed_macs_per_token - at[T].decode_absorbed_macs_per_token
+    assert absorbed == 2 * HEADS * 32 * (R + ROPE + R) == 20_480
+    # the two differ by exactly the attention core: context = 65 (the new token and 64 cached), per layer
+    # expanded 65*32*4*56 + 4*65*72 = 484,640; absorbed 4*32*32 + 4*65*80 + 4*32*24 = 27,968
+    llm = at[T]
+    assert llm.decode_macs_per_token - llm.decode_absorbed_macs_per_token == 2 * (484_640 - 27_968)
+    assert llm.decode_flops_per_token - llm.decode_absorbed_flops_per_token == 4 * (484_640 - 27_968)
+
+
+def test_mla_decode_formulas_for_deepseek_v3():
+    from modelmeter.formulas import formula
+
+    v3 = (128, 512, 128, 64, 128, 4096)  # heads, kv_lora_rank, qk_nope, qk_rope, v_head_dim, context
+    # re-expanding 4,096 latents: 4096*512*128*(128+128); attending with full heads: 128*4096*(128+64+128)
+    assert formula("mla_decode_expanded")(*v3).macs == 68_719_476_736 + 167_772_160
+    # absorbed: 128*128*512 (query into latent space) + 128*4096*(512+64+512) + 128*512*128 (values out)
+    assert formula("mla_decode_absorbed")(*v3).macs == 8_388_608 + 570_425_344 + 8_388_608 == 587_202_560

@@ -26,6 +26,9 @@ def _fusable(q: Any, k: Any, v: Any) -> bool:
         and q.dtype in (torch.float32, torch.float64, torch.bfloat16, torch.float16)
         and k.shape[1] > 0
         and q.shape[1] % k.shape[1] == 0
+        # the flash kernels need one head dim for Q, K and V; with a narrower V (MLA: 192 vs 128) PyTorch runs the
+        # math backend on the CPU (checked: it saves the T x T probabilities), and meta does the same
+        and v.shape[-1] == q.shape[-1]
     )
 
 

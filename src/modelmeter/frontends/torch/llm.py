@@ -14,9 +14,11 @@ import torch
 
 from ..._report import Report
 from ...errors import ModelRefError
+from ...formulas import Cost
 from ...memory import dtypes
-from ...memory.kv_cache import kv_cache_bytes
+from ...memory.kv_cache import kv_bytes, state_bytes
 from ...memory.llm import PARTS, LLMSizing, MoE, parse_tokens
+from .llm_cache import cache_layers, measured_cache, mla_decode_costs
 from .memory import counted, total_cost
 from .moe import use_grouped_experts
 
@@ -79,33 +81,6 @@ def _moe(config: Any, total: int, expert_params: int) -> MoE | None:
     # each token runs k of the E experts: the other (E - k) / E of the expert weights are idle for it
     active = total - expert_params + expert_params * k // experts
     return MoE(experts=experts, experts_per_token=k, expert_params=expert_params, active_params=active)
-
-
-def _cache_elements(cache: Any) -> int:
-    """Elements in a transformers cache object: ``layers[i].keys / .values`` (transformers >= 4.56), or the
-    ``key_cache`` / ``value_cache`` lists of older DynamicCache versions."""
-    if hasattr(cache, "layers"):
-        holders = [vars(layer).values() for layer in cache.layers]
-    elif hasattr(cache, "key_cache"):
-        holders = [cache.key_cache, cache.value_cache]
-    else:
-        raise ModelRefError(f"cannot read the KV cache of type {type(cache).__name__}")
-    seen: dict[int, torch.Tensor] = {}
-    for values in holders:
-        for value in values:
-            if isinstance(value, torch.Tensor):
-                seen.setdefault(id(value), value)
-    return sum(t.numel() for t in seen.values())
-
-
-def _kv_formula(config: Any, seq: int, batch: int, nbytes: float) -> int | None:
-    layers = getattr(config, "num_hidden_layers", None)
-    heads = getattr(config, "num_attention_heads", None)
-    if not layers or not heads:
-        return None
-    kv_heads = getattr(config, "num_key_value_heads", None) or heads
-    head_dim = getattr(config, "head_dim", None) or config.hidden_size // heads
-    return kv_cache_bytes(layers, kv_heads, head_dim, seq, batch, nbytes)
 
 
 def _config_dtype(config: Any, model: torch.nn.Module) -> str:
@@ -171,7 +146,9 @@ def with_llm_sizing(
         with counted(model) as prefill:
             out = model(input_ids=ids, use_cache=True)
         cache = out.past_key_values
-        kv = -(-_cache_elements(cache) * kv_bits // 8)
+        conv_bits = dtypes.BITS[_config_dtype(config, model)]
+        kv_elements, state = measured_cache(cache, conv_bits)
+        kv = -(-kv_elements * kv_bits // 8)
         next_token = torch.zeros(batch, 1, dtype=torch.long, device="meta")
         with counted(model) as decode:  # one token attending to the seq_len tokens in the cache
             model(input_ids=next_token, past_key_values=cache, use_cache=True)
@@ -183,6 +160,9 @@ def with_llm_sizing(
         (training.forward_macs + training.backward_macs) // training.tokens if training and training.tokens else None
     )
     prefill_cost, decode_cost = total_cost(prefill), total_cost(decode)
+    layers = cache_layers(config)
+    mla = mla_decode_costs(config, seq_len + 1)  # the new token attends to the seq_len cached ones and itself
+    absorbed = decode_cost + mla[1] + Cost(-mla[0].macs, -mla[0].other_flops) if mla else None
     sizing = LLMSizing(
         params=total,
         params_by_part=tuple(parts.items()),
@@ -191,7 +171,7 @@ def with_llm_sizing(
         batch=batch,
         kv_dtype=kv_name,
         kv_cache=kv,
-        kv_cache_formula=_kv_formula(config, seq_len, batch, kv_bits / 8),
+        kv_cache_formula=kv_bytes(layers, seq_len, batch, kv_bits) if layers else None,
         prefill_flops_per_token=prefill_cost.flops // (batch * seq_len),
         decode_flops_per_token=decode_cost.flops // batch,
         prefill_macs_per_token=prefill_cost.macs // (batch * seq_len),
@@ -199,8 +179,12 @@ def with_llm_sizing(
         training_flops_per_token=per_token,
         training_macs_per_token=macs_per_token,
         tokens=parse_tokens(tokens) if tokens is not None else None,
+        state_cache=state,
+        state_cache_formula=state_bytes(layers, batch, conv_bits, 32) if any(x.kind == "ssm" for x in layers) else None,
+        decode_absorbed_macs_per_token=absorbed.macs // batch if absorbed else None,
+        decode_absorbed_flops_per_token=absorbed.flops // batch if absorbed else None,
     )
-    memory = replace(report.memory, kv_cache=kv) if report.memory else None
+    memory = replace(report.memory, kv_cache=kv + state) if report.memory else None
     return replace(report, memory=memory, llm=sizing)
 
 

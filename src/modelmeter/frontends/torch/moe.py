@@ -24,9 +24,7 @@ import torch
 from torch.overrides import TorchFunctionMode
 
 _GROUPED = tuple(
-    f
-    for f in (getattr(torch.nn.functional, "grouped_mm", None), getattr(torch, "_grouped_mm", None))
-    if f is not None
+    f for f in (getattr(torch.nn.functional, "grouped_mm", None), getattr(torch, "_grouped_mm", None)) if f is not None
 )
 
 
