@@ -171,3 +171,73 @@ def test_mla_decode_formulas_for_deepseek_v3():
     assert formula("mla_decode_expanded")(*v3).macs == 68_719_476_736 + 167_772_160
     # absorbed: 128*128*512 (query into latent space) + 128*4096*(512+64+512) + 128*512*128 (values out)
     assert formula("mla_decode_absorbed")(*v3).macs == 8_388_608 + 570_425_344 + 8_388_608 == 587_202_560
+
+
+# -- 3. state-space layers (Mamba) and a hybrid (Jamba) ------------------------------------------------------
+INNER, D_STATE, D_CONV = 128, 8, 4  # Mamba: expand 2 x hidden 64, state size 8, conv kernel 4
+
+
+def tiny_mamba():
+    return transformers.MambaConfig(
+        vocab_size=VOCAB, hidden_size=64, state_size=D_STATE, num_hidden_layers=2, expand=2, conv_kernel=D_CONV
+    )
+
+
+def tiny_jamba():
+    """4 layers: Mamba, Mamba, attention, Mamba (attn_layer_period 4, offset 2); experts on layers 1 and 3."""
+    return transformers.JambaConfig(
+        vocab_size=VOCAB, hidden_size=64, intermediate_size=128, num_hidden_layers=4, num_attention_heads=4,
+        num_key_value_heads=2, num_experts=4, num_experts_per_tok=2, expert_layer_period=2, expert_layer_offset=1,
+        attn_layer_period=4, attn_layer_offset=2, mamba_d_state=D_STATE, mamba_d_conv=D_CONV, mamba_expand=2,
+        use_mamba_kernels=False,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("make", [tiny_mamba, tiny_jamba], ids=["mamba", "jamba"])
+def test_state_space_memory_equals_a_real_cpu_run(make):
+    report = assert_matches_a_real_cpu_run(make())
+    assert report.uncounted == {}
+
+
+def test_mamba_state_cache_is_conv_plus_ssm_state():
+    r = llm_summary(tiny_mamba(), seq_len=T, train=False)
+    # per layer: conv state inner x d_conv + SSM state inner x d_state, fp32, whatever the length:
+    # 2 layers * 128 * (4 + 8) * 4 B = 12,288
+    assert r.llm.state_cache == r.llm.state_cache_formula == 2 * INNER * (D_CONV + D_STATE) * 4 == 12_288
+    assert r.llm.kv_cache == 0 and r.memory.kv_cache == 12_288
+    assert r.llm.state_cache == real_cache_bytes(tiny_mamba())
+    # Mamba-2.8B: 64 layers, inner 5120, conv 4, state 16, fp32: 26,214,400 B per sequence
+    from modelmeter.memory.kv_cache import LayerCache, state_bytes
+
+    layer = LayerCache("ssm", conv=5120 * 4, state=5120 * 16)
+    assert state_bytes([layer] * 64, batch=1, conv_bits=32, state_bits=32) == 26_214_400
+
+
+def test_jamba_cache_has_attention_and_mamba_layers():
+    r = llm_summary(tiny_jamba(), seq_len=T, train=False)
+    # the one attention layer: 2 (K, V) * 2 KV heads * 16 (64 / 4 heads) * 64 tokens * 4 B = 16,384
+    assert r.llm.kv_cache == r.llm.kv_cache_formula == 2 * 2 * 16 * T * 4 == 16_384
+    # the three Mamba layers: 3 * 128 * (4 + 8) * 4 B = 18,432
+    assert r.llm.state_cache == r.llm.state_cache_formula == 3 * INNER * (D_CONV + D_STATE) * 4 == 18_432
+    assert r.llm.kv_cache + r.llm.state_cache == real_cache_bytes(tiny_jamba())
+
+
+def test_scan_is_one_op_and_costs_what_the_loop_costs():
+    """The selective scan counted as one op: fast at any length, with the reference loop's MACs (one per state
+    element per token, y_t = h_t · C_t)."""
+    import time
+
+    short = llm_summary(tiny_mamba(), seq_len=16, train=False)  # first use: imports, op registration
+    start = time.perf_counter()
+    r = llm_summary(tiny_mamba(), seq_len=1024, train=False)
+    assert time.perf_counter() - start < 5  # 0.4 s; the step-by-step loop on meta took 16-20 s here
+    assert short.llm.state_cache == r.llm.state_cache  # the state does not grow with the sequence
+    assert r.uncounted == {}
+    # per layer and token: in_proj 64 -> 256 (16,384), depthwise conv 128 * 4 (512), x_proj 128 -> 4 + 8 + 8
+    # (2,560), dt_proj 4 -> 128 (512), scan 128 * 8 (1,024), out_proj 128 -> 64 (8,192) = 29,184; two layers and
+    # the head 64 -> 1000: 122,368 per token. The causal conv also runs on its 3 padding positions: 2 * 128 * 4 * 3
+    per_token = 2 * (16_384 + 512 + 2_560 + 512 + INNER * D_STATE + 8_192) + 64 * VOCAB
+    assert per_token == 122_368
+    assert r.llm.prefill_macs_per_token == (1024 * per_token + 2 * INNER * D_CONV * 3) // 1024
+    scan = next(op for op in r.ops if op.op == "modelmeter.selective_scan")
+    assert (scan.calls, scan.macs) == (2, 2 * 1024 * INNER * D_STATE)  # one call per layer

@@ -18,6 +18,7 @@ import torch
 from ...errors import InputError, ModelRefError
 from .build import build_on_meta
 from .moe import use_grouped_experts
+from .ssm import use_scan_op
 
 DEFAULT_SEQ_LEN = 128
 
@@ -75,6 +76,7 @@ def build_model(config: Any) -> torch.nn.Module:
         what = architectures[0] if cls is not None else f"AutoModel for {type(config).__name__}"
         raise ModelRefError(f"building {what} from its config raised {type(exc).__name__}: {exc}") from exc
     use_grouped_experts(model)
+    use_scan_op(model)
     return model.eval()
 
 

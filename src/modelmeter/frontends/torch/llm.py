@@ -21,6 +21,7 @@ from ...memory.llm import PARTS, LLMSizing, MoE, parse_tokens
 from .llm_cache import cache_layers, measured_cache, mla_decode_costs
 from .memory import counted, total_cost
 from .moe import use_grouped_experts
+from .ssm import use_scan_op
 
 
 def build_causal_lm(config: Any) -> torch.nn.Module:
@@ -36,6 +37,7 @@ def build_causal_lm(config: Any) -> torch.nn.Module:
         what = type(config).__name__
         raise ModelRefError(f"building a causal LM from {what} raised {type(exc).__name__}: {exc}") from exc
     use_grouped_experts(model)
+    use_scan_op(model)
     return model.eval()
 
 
