@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .quantized import Quantization
 from .training import Sharded
 
 
@@ -113,6 +114,7 @@ class Memory:
     weights_dtype: str | None = None
     training: Training | None = None
     kv_cache: int | None = None
+    quantization: Quantization | None = None  # weights priced as a quantized checkpoint stores them
 
     @property
     def inference_total(self) -> int:
@@ -131,6 +133,7 @@ class Memory:
             weights_dtype=d.get("weights_dtype"),
             training=Training.from_dict(d["training"]) if d.get("training") else None,
             kv_cache=d.get("kv_cache"),
+            quantization=Quantization.from_dict(d["quantization"]) if d.get("quantization") else None,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -144,4 +147,5 @@ class Memory:
             "layer_output_bytes": dict(self.layer_output_bytes),
             "training": self.training.to_dict() if self.training else None,
             "kv_cache": self.kv_cache,
+            "quantization": self.quantization.to_dict() if self.quantization else None,
         }

@@ -35,6 +35,7 @@ from .fused_attention import FusedAttentionOnMeta
 from .inputs import Inputs
 from .live import LiveBytes, SavedBytes
 from .params import _dtype_name, layer_records, packed_weights
+from .quantized_weights import stored_weights
 
 
 def _cost_of(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> Cost | None:
@@ -310,6 +311,9 @@ def measure(
 ) -> Memory:
     """The ``memory`` part of a report for ``model`` on ``inputs`` (``device``: where the forward can run)."""
     total, by_dtype, buffers = weights(model, weights_dtype)
+    stored = stored_weights(model) if weights_dtype is None else None  # --weights-dtype stays the what-if
+    if stored is not None:
+        total, by_dtype = stored[0], stored[1]
     with _as_forward_error("the inference forward measuring memory"):
         peak, per_layer = activation_peak(model, inputs, device)
     training = None
@@ -324,4 +328,5 @@ def measure(
         layer_output_bytes=tuple(per_layer.items()),
         weights_dtype=dtypes.canonical(weights_dtype) if weights_dtype else None,
         training=training,
+        quantization=stored[2] if stored is not None else None,
     )
