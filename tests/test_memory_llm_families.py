@@ -241,3 +241,48 @@ def test_scan_is_one_op_and_costs_what_the_loop_costs():
     assert r.llm.prefill_macs_per_token == (1024 * per_token + 2 * INNER * D_CONV * 3) // 1024
     scan = next(op for op in r.ops if op.op == "modelmeter.selective_scan")
     assert (scan.calls, scan.macs) == (2, 2 * 1024 * INNER * D_STATE)  # one call per layer
+
+
+# -- 7. per-token figures, cache formulas per layer type, --kv-dtype in the peak -----------------------------
+def test_per_token_figures_follow_causal_aware_totals():
+    from test_memory_llm import llama
+
+    cfg = llama(architectures=["LlamaForCausalLM"])
+    full = modelmeter.summary(cfg, seq_len=128, batch=2, memory=True)
+    causal = modelmeter.summary(cfg, seq_len=128, batch=2, memory=True, attention="causal-aware")
+    for r in (full, causal):
+        assert r.llm.prefill_macs_per_token == r.totals.macs // (2 * 128)
+    # causal-aware keeps 128 * 129 / 2 of the 128 * 128 (query, key) pairs: per token and layer, the scores and
+    # weighted values (2 * 256 MACs per pair) over 64.5 keys instead of 128, over 4 layers
+    saved = full.llm.prefill_macs_per_token - causal.llm.prefill_macs_per_token
+    assert saved == 4 * 2 * 256 * (128 * 128 - 128 * 129 // 2) // 128
+
+
+def tiny_gemma3():
+    """6 layers: five local (sliding window 16) and one global, Gemma-3's 5:1 pattern."""
+    return transformers.Gemma3TextConfig(
+        vocab_size=VOCAB, hidden_size=64, intermediate_size=128, num_hidden_layers=6, num_attention_heads=4,
+        num_key_value_heads=2, head_dim=16, sliding_window=16,
+    )  # fmt: skip
+
+
+def test_kv_cache_formula_per_layer_type():
+    # gpt-oss: one sliding layer (window 16: transformers keeps the last 15 tokens) and one full layer, each
+    # 2 (K, V) * 2 KV heads * 32 * 4 B per token: (15 + 64) * 512 = 40,448
+    gpt = llm_summary(tiny_gpt_oss(), seq_len=T, train=False).llm
+    assert gpt.kv_cache == gpt.kv_cache_formula == (15 + T) * 2 * 2 * 32 * 4 == 40_448
+    assert gpt.kv_cache == real_cache_bytes(tiny_gpt_oss())
+    # Gemma-3: five local layers keep 15 tokens, the global one all 64; 2 * 2 KV heads * 16 * 4 B per token
+    gemma = llm_summary(tiny_gemma3(), seq_len=T, train=False).llm
+    assert gemma.kv_cache == gemma.kv_cache_formula == (5 * 15 + T) * 2 * 2 * 16 * 4 == 35_584
+    assert gemma.kv_cache == real_cache_bytes(tiny_gemma3())
+
+
+def test_kv_dtype_prices_the_cache_in_the_inference_peak():
+    from test_memory_llm import llama
+
+    fp32 = llm_summary(llama(), seq_len=128, batch=2, train=False)
+    fp8 = llm_summary(llama(), seq_len=128, batch=2, train=False, kv_dtype="fp8")
+    # 2 * 4 layers * 2 KV heads * 32 * 128 tokens * batch 2 = 131,072 cache elements, alive at the peak (the logits)
+    assert (fp32.llm.kv_cache, fp8.llm.kv_cache) == (131_072 * 4, 131_072)
+    assert fp32.memory.activations_peak - fp8.memory.activations_peak == 131_072 * 3

@@ -18,7 +18,9 @@ from ...formulas import Cost
 from ...memory import dtypes
 from ...memory.kv_cache import kv_bytes, state_bytes
 from ...memory.llm import PARTS, LLMSizing, MoE, parse_tokens
-from .llm_cache import cache_layers, measured_cache, mla_decode_costs
+from .fused_attention import FusedAttentionOnMeta
+from .live import LiveBytes
+from .llm_cache import cache_layers, kv_storage_bytes, measured_cache, mla_decode_costs
 from .memory import counted, total_cost
 from .moe import use_grouped_experts
 from .ssm import use_scan_op
@@ -144,15 +146,18 @@ def with_llm_sizing(
     ids = torch.zeros(batch, seq_len, dtype=torch.long, device="meta")
     kv_name = dtypes.canonical(kv_dtype) if kv_dtype else _config_dtype(config, model)
     kv_bits = dtypes.BITS[kv_name]
+    attention = report.attention  # the per-token figures count attention as the totals do
     with torch.no_grad():
-        with counted(model) as prefill:
+        with FusedAttentionOnMeta(), LiveBytes() as live, counted(model, attention) as prefill:
             out = model(input_ids=ids, use_cache=True)
         cache = out.past_key_values
         conv_bits = dtypes.BITS[_config_dtype(config, model)]
         kv_elements, state = measured_cache(cache, conv_bits)
         kv = -(-kv_elements * kv_bits // 8)
+        # the inference peak holds the cache as built (the model's dtype); at kv_dtype it holds that instead
+        peak_delta = live.peak_with(kv_storage_bytes(cache, kv_bits)) - live.peak if kv_dtype else 0
         next_token = torch.zeros(batch, 1, dtype=torch.long, device="meta")
-        with counted(model) as decode:  # one token attending to the seq_len tokens in the cache
+        with counted(model, attention) as decode:  # one token attending to the seq_len tokens in the cache
             model(input_ids=next_token, past_key_values=cache, use_cache=True)
     parts, expert = params_by_part(model)
     total = report.totals.params
@@ -186,7 +191,10 @@ def with_llm_sizing(
         decode_absorbed_macs_per_token=absorbed.macs // batch if absorbed else None,
         decode_absorbed_flops_per_token=absorbed.flops // batch if absorbed else None,
     )
-    memory = replace(report.memory, kv_cache=kv + state) if report.memory else None
+    memory = None
+    if report.memory is not None:
+        peak = report.memory.activations_peak + peak_delta
+        memory = replace(report.memory, kv_cache=kv + state, activations_peak=peak)
     return replace(report, memory=memory, llm=sizing)
 
 

@@ -117,3 +117,15 @@ def mla_decode_costs(config: Any, context: int) -> tuple[Cost, Cost] | None:
         config.v_head_dim, context,
     )  # fmt: skip
     return formula("mla_decode_expanded")(*args) * layers, formula("mla_decode_absorbed")(*args) * layers
+
+
+def kv_storage_bytes(cache: Any, bits: int) -> dict[int, int]:
+    """{id of each key / value storage in ``cache``: its bytes at ``bits`` per element} (for re-pricing the peak)."""
+    out: dict[int, int] = {}
+    for layer in getattr(cache, "layers", []):
+        for name in ("keys", "values"):
+            t = getattr(layer, name, None)
+            if isinstance(t, torch.Tensor) and t.dim() > 0:
+                s = t.untyped_storage()
+                out[id(s)] = -(-(s.nbytes() // t.element_size()) * bits // 8)
+    return out
