@@ -35,6 +35,7 @@ from .checkpointing import checkpointed_bytes, tracking
 from .fused_attention import FusedAttentionOnMeta
 from .live import LiveBytes, SavedBytes
 from .native_mha import fast_path_flags
+from .quantized_weights import stored_weights
 
 
 def _cost_of(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> Cost | None:
@@ -318,6 +319,9 @@ def measure(
     weights_dtype, train, precision = options.weights_dtype, options.train, options.precision
     optimizer, gpus, checkpointing = options.optimizer, options.gpus, options.checkpointing
     total, by_dtype, buffers = weights(model, weights_dtype)
+    stored = stored_weights(model) if weights_dtype is None else None  # --weights-dtype stays the what-if
+    if stored is not None:
+        total, by_dtype = stored[0], stored[1]
     target = target_for(gpus)
     kernels = FusedAttentionOnMeta(options.attention_kernel, target)
     with _as_forward_error("the inference forward measuring memory"):
@@ -336,6 +340,7 @@ def measure(
         layer_output_bytes=tuple(per_layer.items()),
         weights_dtype=dtypes.canonical(weights_dtype) if weights_dtype else None,
         training=training,
+        quantization=stored[2] if stored is not None else None,
         attention_kernel=options.attention_kernel,
         attention_target=target,
         attention_kernels=tuple(sorted(kernels.kernels.items())),
