@@ -85,6 +85,9 @@ def tables(report: Report, depth: int | None = None, by: str = "layer") -> list[
     totals.add_row("Param bytes", u.exact(t.param_bytes), f"({u.human_bytes(t.param_bytes)}{by_dtype})")
     totals.add_row("MACs", u.exact(t.macs), f"({u.human_count(t.macs)})")
     totals.add_row("FLOPs", u.exact(t.flops), f"({u.human_count(t.flops)}; = 2 x MACs + other)")
+    if t.read_bytes + t.write_bytes:
+        moved = f"(read {u.human_bytes(t.read_bytes)}, write {u.human_bytes(t.write_bytes)}"
+        totals.add_row("Memory traffic", u.exact(t.read_bytes + t.write_bytes), f"{moved}; {t.intensity:.2f} FLOP/B)")
     if report.attention != "full" or any("attention" in op.op for op in report.ops):
         totals.add_row("Attention", report.attention, _ATTENTION_NOTE.get(report.attention, ""))
     inputs = ", ".join(f"{u.shape(i.shape)} {i.dtype}" for i in report.inputs)

@@ -25,6 +25,7 @@ from ..._report import LayerRecord
 from ...formulas import Cost
 from . import quantized_costs  # noqa: F401 - registers the quantized op adapters into ATEN_COSTS
 from .aten_costs import FAST_PATH_CHECKS, FUNCTION_COSTS, ZERO_COST, Call, adapter_for
+from .traffic import function_traffic, op_traffic
 
 
 def tensor_shapes(obj: Any) -> list[tuple[int, ...]]:
@@ -75,11 +76,14 @@ class Collector:
             return
         packet = func.overloadpacket
         adapter = adapter_for(packet)
+        moved = op_traffic(func, args, kwargs, out)  # bytes read and written, counted for every op
         if adapter is None:
             if packet not in ZERO_COST:
                 self.uncounted[str(packet)] += 1
+            if moved.bytes:  # data movement without arithmetic (cat, copies, lookups): traffic only
+                self._add(str(packet), moved)
             return
-        self._add(str(packet), adapter(self._call(args, kwargs, out, func._overloadname)))
+        self._add(str(packet), adapter(self._call(args, kwargs, out, func._overloadname)) + moved)
 
     def function(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """A torch function is called (seen by the function mode): count it whole if it has a formula."""
@@ -94,7 +98,7 @@ class Collector:
         finally:
             self.inside_function -= 1
         name, adapter = entry
-        self._add(name, adapter(self._call(args, kwargs, out)))
+        self._add(name, adapter(self._call(args, kwargs, out)) + function_traffic(args, kwargs, out))
         return out
 
 
