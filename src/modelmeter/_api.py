@@ -41,6 +41,12 @@ def summary(
     checkpointing: bool = False,
     kv_dtype: str | None = None,
     tokens: str | int | None = None,
+    hardware: str | None = None,
+    efficiency: float | None = None,
+    hardware_file: str | os.PathLike[str] | None = None,
+    measure: bool = False,
+    runs: int = 20,
+    warmup: int = 5,
 ) -> Report:
     """Count the parameters, shapes, MACs and FLOPs of ``model``.
 
@@ -71,6 +77,13 @@ def summary(
     A causal LM from a Hugging Face config also gets ``report.llm``: parameters by part, MoE total vs active,
     the KV cache (at ``kv_dtype``, default the config's dtype), prefill vs decode per token, and with
     ``tokens`` (``"1T"``) the training FLOPs of that token budget beside 6·N·D.
+
+    ``hardware`` (``"a100-80gb"``, ``"cpu"``, a profile in ``hardware_file``; ``modelmeter hardware`` lists
+    them) adds ``report.roofline``: per layer max(FLOPs / peak, bytes / bandwidth) at the dtype that runs, both
+    roofs scaled by ``efficiency`` (default the profile's calibrated one, else 1.0); for causal LMs prefill and
+    decode per token, for ``train=True`` the step time and MFU (docs/hardware.md). ``measure=True`` runs the
+    model for real (CUDA when present, else the CPU; ``warmup`` then ``runs`` timed forwards, per-layer times
+    from hooks) and puts the measurement beside the estimate (``hardware`` defaults to ``"cpu"`` on the CPU).
     """
     memory_options = None
     if memory or train or weights_dtype is not None or kv_dtype is not None or tokens is not None:
@@ -109,7 +122,9 @@ def summary(
             raise UncountedOpsError(f"strict: layers without a formula: {listed}", report.uncounted)
         if memory_options is not None:  # memory is measured by running the spec's network, built on meta
             report = _spec_memory(model, report, memory_options)
-        return report
+        if measure:
+            raise InputError("measure: a layer spec has no weights to run; measure the PyTorch model instead")
+        return _with_roofline(report, hardware, efficiency, hardware_file)
     _require_torch()
     from .frontends.torch.guard import preserved_torch_state
 
@@ -118,15 +133,52 @@ def summary(
             model, input_size, input_data, dtypes, device, strict, name, partial, trust_pickle,
             attention=attention, seq_len=seq_len, batch=batch,
         )  # fmt: skip
-        if memory_options is not None and module is not None and not report.partial:
-            from .frontends.torch.memory import measure
+        if memory_options is None and hardware is not None and module is not None and not report.partial:
+            from .frontends.torch.llm import is_meta_causal_lm
 
-            report = dataclasses.replace(report, memory=measure(module, inputs, report.device, **memory_options))
+            if is_meta_causal_lm(module):  # the roofline's prefill/decode needs the LLM sizing
+                memory_options = {"weights_dtype": None, "train": False, "optimizer": optimizer,
+                                  "precision": precision, "gpus": None, "checkpointing": False,
+                                  "attention": attention}  # fmt: skip
+        if memory_options is not None and module is not None and not report.partial:
+            from .frontends.torch.memory import measure as measure_memory
+
+            report = dataclasses.replace(report, memory=measure_memory(module, inputs, report.device, **memory_options))
             from .frontends.torch.llm import add_llm_sizing, is_meta_causal_lm
 
             if is_meta_causal_lm(module):
                 report = add_llm_sizing(report, module, inputs, kv_dtype, tokens)
+        if measure:
+            if module is None:
+                raise InputError("measure: a checkpoint's state dict has no forward to time")
+            from .frontends.torch.measure import measure_latency
+
+            activations = report.memory.activations_peak if report.memory is not None else report.totals.write_bytes
+            measured = measure_latency(module, inputs, runs=runs, warmup=warmup, activation_bytes=activations)
+            if hardware is None:
+                from .hardware.profiles import profile_for_device
+
+                hardware = profile_for_device(measured.device)
+                if hardware is None:
+                    raise InputError(f"measure: no built-in profile for {measured.device}; give hardware=NAME")
+            report = _with_roofline(report, hardware, efficiency, hardware_file)
+            from .roofline.measure import attach
+
+            return attach(report, measured)
+        return _with_roofline(report, hardware, efficiency, hardware_file)
+
+
+def _with_roofline(
+    report: Report, hardware: str | None, efficiency: float | None, hardware_file: str | os.PathLike[str] | None
+) -> Report:
+    if hardware is None:
+        if efficiency is not None:
+            raise InputError("efficiency applies to a roofline estimate; give hardware too (--hardware NAME)")
         return report
+    from .hardware import find
+    from .roofline.estimate import estimate
+
+    return dataclasses.replace(report, roofline=estimate(report, find(hardware, hardware_file), efficiency))
 
 
 def _spec_memory(source: Any, report: Report, options: dict[str, Any]) -> Report:

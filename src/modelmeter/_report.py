@@ -15,6 +15,7 @@ from .formulas import Cost
 from .formulas.registry import intensity
 from .memory.llm import LLMSizing
 from .memory.report import Memory
+from .roofline.types import Roofline
 
 SCHEMA = "modelmeter/1"
 ShapeT = tuple[int, ...]
@@ -207,6 +208,7 @@ class Report:
     published: tuple[tuple[str, Any], ...] = ()
     memory: Memory | None = None  # filled when memory was asked for (summary(memory=True / train=True))
     llm: LLMSizing | None = None  # filled for language models sized from a config (frontends/torch/llm.py)
+    roofline: Roofline | None = None  # filled with --hardware (roofline/estimate.py) and --measure
 
     # -- queries -------------------------------------------------------------------------------------
     def layer(self, name: str) -> LayerStats:
@@ -276,6 +278,7 @@ class Report:
             "published": dict(self.published),
             **({"memory": self.memory.to_dict()} if self.memory is not None else {}),
             **({"llm": self.llm.to_dict()} if self.llm is not None else {}),
+            **({"roofline": self.roofline.to_dict()} if self.roofline is not None else {}),
         }
 
     @classmethod
@@ -307,6 +310,7 @@ class Report:
             notes=tuple(doc.get("notes", [])),
             published=tuple(doc.get("published", {}).items()),
             memory=Memory.from_dict(doc["memory"]) if doc.get("memory") else None,
+            roofline=Roofline.from_dict(doc["roofline"]) if doc.get("roofline") else None,
         )
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -356,6 +360,10 @@ class Report:
             from .render.memory import llm_text
 
             text += llm_text(self.llm)
+        if self.roofline is not None:
+            from .render.roofline import roofline_text
+
+            text += "\n" + roofline_text(self.roofline)
         return text
 
     def explain(self, ascii: bool = False) -> str:
