@@ -23,6 +23,7 @@ from typing import Any
 
 import torch
 
+from ..._units import human_bytes
 from ...errors import ForwardError, InputError
 from ...roofline.types import Measurement
 from .guard import preserved_module
@@ -91,8 +92,8 @@ def measure_latency(
     need, free = _need_bytes(model, inputs, device, activation_bytes), free_bytes(device)
     if need > free * 0.8:
         raise InputError(
-            f"measure: running {type(model).__name__} on {device.type} needs about {need / 2**30:.1f} GiB "
-            f"(weights, inputs, activations) but {free / 2**30:.1f} GiB is free; refusing rather than swapping. "
+            f"measure: running {type(model).__name__} on {device.type} needs about {human_bytes(need)} "
+            f"(weights, inputs, activations) but {human_bytes(free)} is free; refusing rather than swapping. "
             "Measure a smaller batch or input, or on a larger device"
         )
     stand_ins = _stand_ins(model, device)
