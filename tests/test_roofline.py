@@ -180,7 +180,7 @@ def test_measure_a_tiny_model_leaves_it_as_it_was(tmp_path: Path):
     assert m.device in ("cpu",) or "NVIDIA" in m.device
     assert m.runs == 3 and 0 < m.min_s <= m.median_s <= m.max_s
     assert {name for name, _ in m.layers} == {"conv", "bn", "fc"}
-    assert 0 < m.layers_sum_s and m.hooked_median_s > 0
+    assert 0 < m.layers_sum_s and m.hooked_median_s > 0 and 0 < m.layers_share <= 1
     assert m.estimate_s == r.roofline.time_s and m.ratio == pytest.approx(m.median_s / m.estimate_s)
     assert m.calibrated_efficiency == pytest.approx(r.roofline.time_s / m.median_s)
     assert model.training and all(torch.equal(before[k], v) for k, v in model.state_dict().items())
@@ -204,3 +204,17 @@ def test_measure_refuses_a_model_too_big_for_the_device(monkeypatch):
     monkeypatch.setattr(measure, "free_bytes", lambda device: 100_000)
     with pytest.raises(modelmeter.InputError, match="needs about .*B .* is free; refusing rather than swapping"):
         modelmeter.summary(str(ROOT / "examples/seed_models.py:LeNet5"), measure=True, hardware="l4")
+
+
+def test_docs_table_matches_the_builtin_profiles():
+    """docs/hardware.md's table is the code's table: every profile's name, fp32 peak and bandwidth appear in its row."""
+    rows = {line.split("|")[1].strip(" `"): line for line in (ROOT / "docs/hardware.md").read_text().splitlines()
+            if line.startswith("| `")}  # fmt: skip
+    for name, p in BUILTIN.items():
+        row = rows[name]
+        fp32 = p.flops["fp32"]
+        shown = f"{fp32 / 1e12:g} TF" if fp32 >= 1e12 else f"{fp32 / 1e9:g} GF"
+        assert shown in row, (name, shown)
+        bw = p.bandwidth
+        forms = (f"{bw / 1e12:g} TB/s", f"{bw / 1e9:,.4g} GB/s", f"{bw / 1e9:,.1f} GB/s")
+        assert any(form in row for form in forms), name

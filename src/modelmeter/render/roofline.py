@@ -58,6 +58,7 @@ def roofline_text(r: Roofline, top: int = 5) -> str:
             )
         lines.append(
             f"  per-layer sum   {seconds(m.layers_sum_s)} over {len(m.layers)} leaf layers "
-            f"({m.layers_sum_s / m.hooked_median_s:.0%} of the hooked forward, {seconds(m.hooked_median_s)})"
+            f"(per run, the leaves add up to {m.layers_share:.0%} of the hooked forward, median "
+            f"{seconds(m.hooked_median_s)})"
         )
     return "\n".join(lines) + "\n"

@@ -73,6 +73,7 @@ class Measurement:
     layers: tuple[tuple[str, float], ...]  # leaf module name -> median seconds (hooked runs)
     layers_sum_s: float  # the leaf medians added up
     hooked_median_s: float  # the whole forward while hooked (what the per-layer times add up towards)
+    layers_share: float = 0.0  # median over the hooked runs of (leaf times added up / that run's forward)
     estimate_s: float | None = None  # the roofline estimate at the efficiency used
     ratio: float | None = None  # measured / estimate
     calibrated_efficiency: float | None = None  # estimate at 100% / measured

@@ -119,7 +119,7 @@ def measure_latency(
             for _ in range(warmup):
                 forward()
             whole = [timed() for _ in range(runs)]
-            hooked, per_layer = _hooked_runs(model, leaves, device, timed, runs)
+            hooked, per_layer, shares = _hooked_runs(model, leaves, device, timed, runs)
         except InputError:
             raise
         except Exception as exc:
@@ -140,12 +140,13 @@ def measure_latency(
         layers=medians,
         layers_sum_s=sum(t for _, t in medians),
         hooked_median_s=statistics.median(hooked),
+        layers_share=statistics.median(shares) if shares else 0.0,
     )
 
 
 def _hooked_runs(
     model: torch.nn.Module, leaves: list[tuple[str, torch.nn.Module]], device: torch.device, timed: Any, runs: int
-) -> tuple[list[float], dict[str, list[float]]]:
+) -> tuple[list[float], dict[str, list[float]], list[float]]:
     """``runs`` forwards with a timing hook pair on every leaf: per run, the whole time and each leaf's total."""
     current: dict[str, float] = {}
     started: dict[str, list[float]] = {}
@@ -167,6 +168,7 @@ def _hooked_runs(
 
     per_layer: dict[str, list[float]] = {name: [] for name, _ in leaves}
     hooked: list[float] = []
+    shares: list[float] = []  # per run: the leaves' time added up / that run's whole forward
     try:
         for name, m in leaves:
             handles.append(m.register_forward_pre_hook(pre(name)))
@@ -177,7 +179,8 @@ def _hooked_runs(
             hooked.append(timed())
             for name in per_layer:
                 per_layer[name].append(current.get(name, 0.0))
+            shares.append(sum(current.values()) / hooked[-1])
     finally:
         for h in handles:
             h.remove()
-    return hooked, per_layer
+    return hooked, per_layer, shares
