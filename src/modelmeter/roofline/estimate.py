@@ -65,7 +65,11 @@ def estimate(
     if not e > 0:
         raise InputError(f"--efficiency {e}: expected a fraction of the peak above 0, e.g. 0.6")
     if report.device in ("none", "spec") and not report.totals.read_bytes:
-        raise InputError(f"{report.model}: no forward ran, so there is no memory traffic to put on a roofline")
+        raise InputError(
+            f"{report.model}: no forward ran ({report.device}), so there is no memory traffic to put on a roofline; "
+            "for a layer spec, estimate the network it builds: modelmeter.summary(modelmeter.spec.to_torch(SPEC), "
+            "input_size=..., hardware=...)"
+        )
     try:
         key = dtype_key(dtype) if dtype else running_dtype(report)
         peak = profile.peak(key) * e

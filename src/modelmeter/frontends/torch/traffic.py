@@ -57,8 +57,11 @@ def tensor_bytes(t: torch.Tensor) -> int:
     try:
         strides = t.stride()
         elements = prod(int(n) for n, s in zip(t.shape, strides, strict=True) if s != 0) if t.numel() else 0
-    except (RuntimeError, NotImplementedError):  # sparse / nested tensors have no strides
-        elements = t.numel()
+    except (RuntimeError, NotImplementedError, TypeError):  # sparse / nested tensors have no strides
+        try:
+            elements = t.numel()
+        except (RuntimeError, NotImplementedError, TypeError):  # a nested tensor of ragged shape: no number
+            return 0
     return int(elements) * t.element_size()
 
 
