@@ -31,16 +31,17 @@ def _percent(part: int, whole: int) -> str:
 
 
 def _op_table(report: Report) -> RenderableType:
-    """One row per op type: calls, MACs, FLOPs and share of the FLOPs."""
+    """One row per op type: calls, MACs, FLOPs, share of the FLOPs and the bytes read and written."""
     from rich.table import Table
 
     ops = Table(title=f"{report.model}: by op", title_justify="left", pad_edge=False, expand=False)
     ops.add_column("Op", no_wrap=True)
-    for column in ("Calls", "MACs", "FLOPs", "% FLOPs"):
+    for column in ("Calls", "MACs", "FLOPs", "% FLOPs", "Read+write"):
         ops.add_column(column, justify="right", no_wrap=True)
     for op in report.by_op():
         share = _percent(op.flops, report.totals.flops)
-        ops.add_row(op.op, u.exact(op.calls), u.exact(op.macs), u.exact(op.flops), share)
+        moved = u.human_bytes(op.read_bytes + op.write_bytes)
+        ops.add_row(op.op, u.exact(op.calls), u.exact(op.macs), u.exact(op.flops), share, moved)
     return ops
 
 
