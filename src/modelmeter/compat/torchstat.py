@@ -23,7 +23,7 @@ from math import prod
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .._report import LayerStats, Report
+    from ..report.model import LayerStats, Report
 
 _ITEMSIZE = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "int64": 8, "int32": 4, "uint8": 1, "int8": 1}
 _ACTIVATIONS = ("ReLU", "ReLU6", "ELU", "LeakyReLU")

@@ -22,7 +22,8 @@ from ..hardware.profiles import HardwareProfile, dtype_key
 from .types import LayerTime, LLMTime, Roofline, TrainingTime
 
 if TYPE_CHECKING:
-    from .._report import Report
+    from ..options import RooflineOptions
+    from ..report.model import Report
 
 
 def running_dtype(report: Report) -> str:
@@ -126,3 +127,15 @@ def _training(report: Report, peak: float, e: float, full_peak: float) -> Traini
     step = training.total_flops / peak
     model = training.forward_flops + training.backward_flops
     return TrainingTime(flops=training.total_flops, model_flops=model, step_time_s=step, mfu=model / (step * full_peak))
+
+
+def with_estimate(report: Report, options: RooflineOptions, hardware: str | None = None) -> Report:
+    """``report`` with ``report.roofline`` estimated on ``hardware`` (default ``options.hardware``), the profile
+    looked up in the built-ins, the user file and ``cpu``."""
+    from ..hardware import find
+
+    name = hardware or options.hardware
+    if name is None:
+        raise InputError("a roofline estimate needs hardware=NAME (see `modelmeter hardware`)")
+    profile = find(name, options.hardware_file)
+    return dataclasses.replace(report, roofline=estimate(report, profile, options.efficiency))

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from .types import Measurement, Roofline
 
 if TYPE_CHECKING:
-    from .._report import Report
+    from ..report.model import Report
 
 
 def calibrate(roofline: Roofline, measured: Measurement) -> Measurement:
