@@ -135,7 +135,7 @@ def profiles(path: str | os.PathLike[str] | None = None, probe: bool = False) ->
     ``probe`` (measured now)."""
     out = dict(BUILTIN)
     file = user_file(path)
-    if file is not None and (path is not None or file.exists()):
+    if file is not None and file.exists():  # a file that does not exist yet (--save-efficiency makes it) is empty
         out.update(load_file(file))
     if probe and "cpu" not in out:
         out["cpu"] = _cpu()
@@ -149,8 +149,11 @@ def find(name: str, path: str | os.PathLike[str] | None = None) -> HardwareProfi
         return known[name]
     if name == "cpu":
         return _cpu()
+    file = user_file(path)
+    missing = f"; the hardware file {file} does not exist" if file is not None and not file.exists() else ""
     raise InputError(
-        f"--hardware {name!r}: no such profile; known: {', '.join([*known, 'cpu'])} (see `modelmeter hardware`)"
+        f"--hardware {name!r}: no such profile; known: {', '.join([*known, 'cpu'])}{missing} "
+        "(see `modelmeter hardware`)"
     )
 
 
