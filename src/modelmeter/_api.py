@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from .errors import InputError
+from .errors import UsageError
 from .frontends.registry import frontend_for
 from .options import AnalysisOptions, MeasureOptions, MemoryOptions, RooflineOptions
 from .report.compare import CompareEntry, analyze, select
@@ -43,6 +43,7 @@ def summary(
     measure: bool = False,
     runs: int = 20,
     warmup: int = 5,
+    attention_kernel: str = "auto",
 ) -> Report:
     """Count the parameters, shapes, MACs and FLOPs of ``model``.
 
@@ -80,13 +81,17 @@ def summary(
     decode per token, for ``train=True`` the step time and MFU (docs/hardware.md). ``measure=True`` runs the
     model for real (CUDA when present, else the CPU; ``warmup`` then ``runs`` timed forwards, per-layer times
     from hooks) and puts the measurement beside the estimate (``hardware`` defaults to the device measured).
+    ``attention_kernel`` (``"math"``, ``"flash"``, ``"efficient"``; default ``"auto"``: the one PyTorch picks on
+    the CPU, or on an sm80+ GPU when ``gpus`` is given) sets the scaled-dot-product attention kernel whose saved
+    tensors memory prices (``report.memory.attention_kernels`` counts the calls per kernel); a value other than
+    ``"auto"`` implies ``memory=True``.
     """
     options = analysis_options(
         input_size, input_data, dtypes=dtypes, device=device, strict=strict, name=name, attention=attention,
         seq_len=seq_len, batch=batch, partial=partial, trust_pickle=trust_pickle, memory=memory,
         weights_dtype=weights_dtype, train=train, optimizer=optimizer, precision=precision, gpus=gpus,
         checkpointing=checkpointing, kv_dtype=kv_dtype, tokens=tokens, hardware=hardware, efficiency=efficiency,
-        hardware_file=hardware_file, measure=measure, runs=runs, warmup=warmup,
+        hardware_file=hardware_file, measure=measure, runs=runs, warmup=warmup, attention_kernel=attention_kernel,
     )  # fmt: skip
     report = frontend_for(model).analyze(model, options)
     if options.roofline is not None and report.roofline is None:  # a frontend that measured has attached its own
@@ -124,11 +129,21 @@ def analysis_options(
     measure: bool = False,
     runs: int = 20,
     warmup: int = 5,
+    attention_kernel: str = "auto",
 ) -> AnalysisOptions:
     """:func:`summary`'s keyword arguments as :class:`AnalysisOptions`, the memory choices checked (one clear
     :class:`~modelmeter.errors.UsageError` naming the choices) before any model is built."""
+    # options that would otherwise be silently ignored are refused, naming what they need
+    if checkpointing and not train:
+        raise UsageError("--checkpointing (checkpointing=True) applies to a training step; add --train")
+    if tokens is not None and not train:
+        raise UsageError("--tokens (tokens=...) sizes training on a token budget; add --train")
     memory_options = None
-    if memory or train or weights_dtype is not None or kv_dtype is not None or tokens is not None:
+    from .memory.attention_kernels import check_kernel
+
+    check_kernel(attention_kernel)
+    asked = (weights_dtype, kv_dtype, tokens)
+    if memory or train or any(a is not None for a in asked) or attention_kernel != "auto":
         from .memory.dtypes import canonical
         from .memory.llm import parse_tokens
         from .memory.training import check
@@ -147,11 +162,12 @@ def analysis_options(
             checkpointing=checkpointing,
             kv_dtype=kv_dtype,
             tokens=tokens,
+            attention_kernel=attention_kernel,
         )
     if efficiency is not None and hardware is None and not measure:
-        raise InputError("efficiency applies to a roofline estimate; give hardware too (--hardware NAME)")
+        raise UsageError("--efficiency (efficiency=...) applies to a roofline estimate; add --hardware NAME")
     if measure and (runs < 1 or warmup < 0):
-        raise InputError(f"measure: runs must be >= 1 and warmup >= 0, got runs={runs}, warmup={warmup}")
+        raise UsageError(f"measure: runs must be >= 1 and warmup >= 0, got runs={runs}, warmup={warmup}")
     roofline = None
     if hardware is not None or measure:
         file = os.fspath(hardware_file) if hardware_file is not None else None

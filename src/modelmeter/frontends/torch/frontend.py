@@ -51,10 +51,13 @@ class TorchFrontend:
 
                 if is_meta_causal_lm(module):
                     report = add_llm_sizing(report, module, inputs, memory.kv_dtype, memory.tokens)
+                else:
+                    memory.refuse_llm_sizing(report.model)
+            elif memory is not None:  # a checkpoint or a partial run: nothing to size
+                memory.refuse_llm_sizing(report.model)
             if options.measure is not None:
                 report = _with_latency(report, module, inputs, options)
             return report
-
 
 def _with_latency(report: Report, module: Any, inputs: Any, options: AnalysisOptions) -> Report:
     """The real forward timed (``measure/latency.py``), beside the roofline estimate on the device measured."""
