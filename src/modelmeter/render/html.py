@@ -267,10 +267,19 @@ def render_html(report: Report) -> str:
         + _layers(report)
         + "<h2>Ops</h2>"
         + _ops(report)
+        + _roofline(report)
         + "<h2>Conventions</h2>"
         + CONVENTIONS
     )
     return _page(f"modelmeter: {report.model}", body, report.to_dict())
+
+
+def _roofline(report: Report) -> str:
+    if report.roofline is None:
+        return ""
+    from .roofline_svg import roofline_section
+
+    return "<h2>Roofline</h2>" + roofline_section(report.roofline)
 
 
 # -- Jupyter ---------------------------------------------------------------------------------------
