@@ -171,6 +171,8 @@ def analyze_keras(model: Any, options: Any = None, **kwargs: Any) -> Report:
     )
     view = keras_view(weights)
     notes = []
+    if _option(options, kwargs, "input_size") is None and any(s and s[0] is None for s, _ in _model_inputs(model)):
+        notes.append("Keras' batch dimension is None; counted at batch 1 (give an input size to change it)")
     if report.totals.buffers:
         notes.append(
             f"Keras counts {view['keras_total_params']:,} params ({view['keras_trainable_params']:,} trainable, "
