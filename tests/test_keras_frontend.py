@@ -260,3 +260,27 @@ def test_lambda_layer_is_refused_in_safe_mode(tmp_path):
     with pytest.raises(ModelRefError, match="safe mode|unsafe|Lambda") as info:
         analyze_keras(str(path))
     assert "\n" not in str(info.value)
+
+
+def test_no_side_effects_on_the_model():
+    import numpy as np
+
+    model = keras_nets.batchnorm_cnn()
+    before = [np.array(v.numpy()) for v in model.weights]
+    layers = list(model._flatten_layers(include_self=True, recursive=True))
+    analyze_keras(model)
+    assert all("call" not in vars(layer) for layer in layers)  # the per-call wrappers are gone
+    assert all(np.array_equal(a, v.numpy()) for a, v in zip(before, model.weights, strict=True))
+
+    class Boom(L.Layer):
+        def call(self, x):
+            raise RuntimeError("boom")
+
+    inp = keras.Input((4,))
+    broken = keras.Model(inp, L.Dense(2)(inp))
+    broken.layers[-1].call = Boom().call  # a layer whose call fails during the count
+    from modelmeter.errors import ForwardError
+
+    with pytest.raises(ForwardError, match="boom"):
+        analyze_keras(broken)
+    assert "call" in vars(broken.layers[-1])  # the user's own instance attribute is put back, not removed

@@ -167,7 +167,7 @@ def analyze_keras(model: Any, options: Any = None, **kwargs: Any) -> Report:
         op_costs=op_costs,
         uncounted_ops=dict(uncounted),
         totals=totals(weights),
-        device=f"keras shapes, {keras.backend.backend()} backend",
+        device=f"keras ({keras.backend.backend()} backend, symbolic)",
     )
     view = keras_view(weights)
     notes = []

@@ -8,6 +8,7 @@ and no arithmetic is done. Each layer's ``call`` is wrapped for the run by an at
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,6 +44,16 @@ def _shape(x: Any) -> Shape:
 
 def _flat_shapes(keras: Any, value: Any) -> list[Shape]:
     return [_shape(t) for t in keras.tree.flatten(value) if _is_tensor(t)]
+
+
+def _reason(exc: BaseException) -> str:
+    """The first line of an error that says what went wrong; Keras puts "Exception encountered when calling
+    X.call()." first and the cause (in ANSI bold) on a later line."""
+    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in str(exc).splitlines()]
+    lines = [line for line in lines if line]
+    if len(lines) > 1 and lines[0].startswith("Exception encountered when calling"):
+        return lines[1]
+    return lines[0] if lines else ""
 
 
 def trace(keras: Any, nodes: Sequence[Node], inputs: list[Any]) -> list[Call]:
@@ -90,7 +101,7 @@ def trace(keras: Any, nodes: Sequence[Node], inputs: list[Any]) -> list[Call]:
             name = where.layer.name if where else root.name
             kind = type(where.layer).__name__ if where else type(root).__name__
             shapes = [list(s) for s in where.inputs] if where else [list(i.shape) for i in inputs]
-            first = (str(exc).strip().splitlines() or [""])[0]
+            first = _reason(exc)
             raise ForwardError(
                 f"Keras shape inference failed in layer '{name}' ({kind}) called with input shapes {shapes}: "
                 f"{type(exc).__name__}: {first[:300]}",
