@@ -284,3 +284,12 @@ def test_no_side_effects_on_the_model():
     with pytest.raises(ForwardError, match="boom"):
         analyze_keras(broken)
     assert "call" in vars(broken.layers[-1])  # the user's own instance attribute is put back, not removed
+
+
+def test_batch_option_sets_keras_none_batch():
+    r = analyze_keras(keras_nets.dense_2_5_1(), batch=4)
+    assert r.inputs[0].shape == (4, 2)
+    assert r.totals.macs == 4 * (2 * 5 + 5 * 1)
+    assert not any("batch dimension is None" in n for n in r.notes)
+    with pytest.raises(InputError, match="not both"):
+        analyze_keras(keras_nets.dense_2_5_1(), batch=4, input_size=(4, 2))

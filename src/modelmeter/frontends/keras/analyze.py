@@ -65,9 +65,11 @@ def _model_inputs(model: Any) -> list[tuple[tuple[int | None, ...], str]]:
     return [(tuple(s), "float32") for s in built.values() if isinstance(s, (tuple, list))]
 
 
-def input_specs(keras: Any, model: Any, input_size: Any, dtypes: Sequence[Any] | None) -> list[Any]:
+def input_specs(
+    keras: Any, model: Any, input_size: Any, dtypes: Sequence[Any] | None, batch: int | None = None
+) -> list[Any]:
     """KerasTensors of concrete shapes to trace with: the given sizes, else the model's declared inputs
-    with a batch of 1."""
+    with a batch of ``batch`` (default 1)."""
     declared = _model_inputs(model)
     given = _shapes(input_size)
     if given is None:
@@ -78,13 +80,15 @@ def input_specs(keras: Any, model: Any, input_size: Any, dtypes: Sequence[Any] |
             )
         given = []
         for i, (shape, _) in enumerate(declared):
-            concrete = (1 if shape and shape[0] is None else shape[0], *shape[1:]) if shape else ()
+            concrete = ((batch or 1) if shape[0] is None else shape[0], *shape[1:]) if shape else ()
             if any(d is None for d in concrete):
                 raise InputError(
                     f"{model.name}: input {i} has shape {shape} with an unknown dimension besides the batch; "
                     "give its size with the batch first, e.g. --input " + ",".join(str(d or 1) for d in shape)
                 )
             given.append(tuple(int(d) for d in concrete))  # type: ignore[arg-type]
+    elif batch is not None:
+        raise InputError("give the batch either in the input size or as batch, not both")
     elif declared:
         if len(given) != len(declared):
             raise InputError(f"{model.name}: the model takes {len(declared)} input(s), {len(given)} size(s) given")
@@ -103,8 +107,8 @@ def analyze_keras(model: Any, options: Any = None, **kwargs: Any) -> Report:
     """The report of ``model`` (a Keras model or layer, or a path to a ``.keras`` file).
 
     Options (an options object's attributes, or keywords): ``input_size`` (a shape with the batch first, or a
-    list of shapes), ``dtypes``, ``name``, ``strict`` (raise :class:`UncountedOpsError` if a layer has no
-    formula).
+    list of shapes), ``batch`` (the size of Keras' ``None`` batch dimension when no input size is given, default
+    1), ``dtypes``, ``name``, ``strict`` (raise :class:`UncountedOpsError` if a layer has no formula).
     """
     keras = import_keras()
     name = _option(options, kwargs, "name")
@@ -114,7 +118,13 @@ def analyze_keras(model: Any, options: Any = None, **kwargs: Any) -> Report:
     if not is_keras_model(model) or not isinstance(model, keras.layers.Layer):
         raise InputError(f"expected a Keras model or layer, got {type(model).__name__}")
     root, nodes = layer_tree(model, WHOLE)
-    specs = input_specs(keras, model, _option(options, kwargs, "input_size"), _option(options, kwargs, "dtypes"))
+    specs = input_specs(
+        keras,
+        model,
+        _option(options, kwargs, "input_size"),
+        _option(options, kwargs, "dtypes"),
+        _option(options, kwargs, "batch"),
+    )
     calls = trace(keras, nodes, specs)
 
     by_layer: dict[int, list[Call]] = defaultdict(list)
@@ -171,8 +181,9 @@ def analyze_keras(model: Any, options: Any = None, **kwargs: Any) -> Report:
     )
     view = keras_view(weights)
     notes = []
-    if _option(options, kwargs, "input_size") is None and any(s and s[0] is None for s, _ in _model_inputs(model)):
-        notes.append("Keras' batch dimension is None; counted at batch 1 (give an input size to change it)")
+    given = _option(options, kwargs, "input_size") is not None or _option(options, kwargs, "batch") is not None
+    if not given and any(s and s[0] is None for s, _ in _model_inputs(model)):
+        notes.append("Keras' batch dimension is None; counted at batch 1 (give --batch or an input size to change it)")
     if report.totals.buffers:
         notes.append(
             f"Keras counts {view['keras_total_params']:,} params ({view['keras_trainable_params']:,} trainable, "
