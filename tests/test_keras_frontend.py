@@ -83,6 +83,30 @@ def test_mobilenet_v2_equals_torchvision():
     assert rt.totals.buffers == rk.totals.buffers + bns
 
 
+@pytest.mark.parametrize(
+    ("keras_name", "torchvision_name"),
+    [
+        ("MobileNetV3Small", "mobilenet_v3_small"),
+        ("EfficientNetB0", "efficientnet_b0"),
+        ("ConvNeXtTiny", "convnext_tiny"),
+    ],
+)
+def test_keras_applications_equal_torchvision(keras_name, torchvision_name):
+    """Networks nobody here wrote, from both frameworks: keras.applications against torchvision on meta.
+    torchvision publishes 0.057, 0.386 and 4.456 GFLOPs (its _ops, in MACs) for these."""
+    pytest.importorskip("torchvision")
+    import modelmeter
+
+    model = getattr(keras.applications, keras_name)(weights=None, input_shape=(224, 224, 3))
+    rk = analyze_keras(model)
+    rt = modelmeter.summary(f"torchvision:{torchvision_name}")
+    assert rk.totals.params == rt.totals.params
+    assert rk.totals.macs == rt.totals.macs
+    assert abs(rk.totals.macs / 1e9 - dict(rt.published)["_ops"]) < 0.001
+    assert rk.uncounted == {}  # Keras' preprocessing layers and ConvNeXt's LayerScale have formulas
+    assert rk.totals.params + rk.totals.buffers == model.count_params()
+
+
 def test_shared_layer_counted_once_for_params_every_call_for_macs_and_nesting():
     inner = keras.Sequential([keras.Input((8,)), L.Dense(8, name="proj")], name="inner")
     shared = L.Dense(8, name="shared")

@@ -82,9 +82,10 @@ def input_specs(
         for i, (shape, _) in enumerate(declared):
             concrete = ((batch or 1) if shape[0] is None else shape[0], *shape[1:]) if shape else ()
             if any(d is None for d in concrete):
+                example = ",".join("1" if j == 0 else str(d) if d else "SIZE" for j, d in enumerate(shape))
                 raise InputError(
                     f"{model.name}: input {i} has shape {shape} with an unknown dimension besides the batch; "
-                    "give its size with the batch first, e.g. --input " + ",".join(str(d or 1) for d in shape)
+                    f"give its size with the batch first: --input {example} (input_size=...)"
                 )
             given.append(tuple(int(d) for d in concrete))  # type: ignore[arg-type]
     elif batch is not None:

@@ -313,6 +313,7 @@ LAYER_COSTS: dict[str, LayerCost] = {
     **dict.fromkeys([f"Global{kind}Pooling{d}D" for kind in ("Average", "Max") for d in (1, 2, 3)], _global_pool),
     **dict.fromkeys(["UpSampling1D", "UpSampling2D", "UpSampling3D"], _upsampling),
     "Rescaling": _rescaling,
+    "LayerScale": _simple("mul"),  # keras.applications' ConvNeXt: x * gamma
     "Normalization": _normalization,
     "Bidirectional": _bidirectional,
 }
