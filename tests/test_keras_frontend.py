@@ -317,3 +317,18 @@ def test_batch_option_sets_keras_none_batch():
     assert not any("batch dimension is None" in n for n in r.notes)
     with pytest.raises(InputError, match="not both"):
         analyze_keras(keras_nets.dense_2_5_1(), batch=4, input_size=(4, 2))
+
+
+def test_json_of_a_keras_report_matches_the_schema():
+    import json
+    from pathlib import Path
+
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads((Path(__file__).resolve().parents[1] / "docs" / "modelmeter-1.schema.json").read_text())
+    r = analyze_keras(keras_nets.batchnorm_cnn())
+    doc = json.loads(r.to_json())
+    assert list(jsonschema.Draft202012Validator(schema).iter_errors(doc)) == []
+    assert doc["published"]["keras_total_params"] == 136_970 + 96
+    from modelmeter import Report
+
+    assert Report.from_dict(doc).explain() == r.explain()  # a saved document explains the same
