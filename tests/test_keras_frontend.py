@@ -332,3 +332,23 @@ def test_json_of_a_keras_report_matches_the_schema():
     from modelmeter import Report
 
     assert Report.from_dict(doc).explain() == r.explain()  # a saved document explains the same
+
+
+def test_shared_nested_model_and_time_distributed():
+    b_in = keras.Input((8,))
+    hidden = L.Dense(16, activation="relu", name="hid")(b_in)
+    backbone = keras.Model(b_in, L.Dense(4, name="emb")(hidden), name="backbone")
+    a, b = keras.Input((8,)), keras.Input((8,))
+    model = keras.Model([a, b], L.Dense(1, name="head")(L.Concatenate()([backbone(a), backbone(b)])))
+    r = analyze_keras(model, input_size=[(3, 8), (3, 8)])
+    # backbone (8*16 + 16) + (16*4 + 4) = 212 once; head 8 + 1
+    assert r.totals.params == 212 + 9 == model.count_params()
+    assert r.layer("backbone").calls == 2 and r.layer("backbone.hid").calls == 2
+    # each of the 2 calls on 3 rows: 3*(8*16 + 16*4); the head 3*8
+    assert r.layer("backbone").macs == 2 * 3 * (128 + 64)
+    assert r.totals.macs == 2 * 3 * (128 + 64) + 3 * 8
+
+    inp = keras.Input((5, 8))
+    r = analyze_keras(keras.Model(inp, L.TimeDistributed(L.Dense(4, name="per_step"), name="td")(inp)))
+    assert r.layer("td.per_step").calls == 5  # once per time step
+    assert r.totals.macs == 5 * 8 * 4

@@ -75,7 +75,7 @@ def input_specs(
     if given is None:
         if not declared:
             raise InputError(
-                f"{model.name}: the model declares no input shape (a subclassed model that was never built); "
+                f"{model.name}: the model declares no input shape (a subclassed or Sequential model never built); "
                 "give one with the batch first, e.g. input_size=(1, 224, 224, 3) / --input 1,224,224,3"
             )
         given = []
