@@ -352,3 +352,10 @@ def test_shared_nested_model_and_time_distributed():
     r = analyze_keras(keras.Model(inp, L.TimeDistributed(L.Dense(4, name="per_step"), name="td")(inp)))
     assert r.layer("td.per_step").calls == 5  # once per time step
     assert r.totals.macs == 5 * 8 * 4
+
+
+def test_a_single_unbuilt_layer():
+    r = analyze_keras(L.LSTM(3), input_size=(2, 5, 4))
+    assert [row.type for row in r.layers] == ["LSTM"]  # costed whole: its cell is not a row
+    # 4*3*(4 + 3) + 4*3 = 96 params; 2 sequences * 5 steps * 4*3*(4 + 3) = 840 MACs
+    assert (r.totals.params, r.totals.macs) == (96, 840)

@@ -95,7 +95,7 @@ def trace(keras: Any, nodes: Sequence[Node], inputs: list[Any]) -> list[Call]:
                 wrap(node.layer)
         arg = inputs[0] if len(inputs) == 1 else list(inputs)
         try:
-            backend.compute_output_spec(root.call, arg)
+            backend.compute_output_spec(root, arg)  # __call__: builds an unbuilt layer, then its call
         except Exception as exc:
             where = calls[-1] if calls else None
             name = where.layer.name if where else root.name

@@ -31,7 +31,7 @@ def layer_tree(model: Any, leaf_types: frozenset[str] = frozenset()) -> tuple[No
     seen = {id(model)}
 
     def visit(node: Node) -> None:
-        if type(node.layer).__name__ in leaf_types and node is not root:
+        if type(node.layer).__name__ in leaf_types:
             return
         for child in sublayers(node.layer):
             if id(child) in seen:
