@@ -274,6 +274,7 @@ def test_bad_files_give_one_clear_error(tmp_path, kind):
         analyze_keras(str(path))
     message = str(info.value)
     assert "bad.keras" in message and "\n" not in message
+    assert ("truncated" in message) == (kind == "truncated")
 
 
 def test_lambda_layer_is_refused_in_safe_mode(tmp_path):

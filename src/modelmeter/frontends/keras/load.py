@@ -53,6 +53,10 @@ def load_keras_file(path: str | os.PathLike[str]) -> Any:
     if not os.path.isfile(where):
         raise ModelRefError(f"{where}: no such file")
     if not zipfile.is_zipfile(where):
+        with open(where, "rb") as f:
+            zip_start = f.read(4) == b"PK\x03\x04"
+        if zip_start:  # a zip's first entry, but no central directory at the end: cut short
+            raise ModelRefError(f"{where}: truncated or corrupt .keras archive (its zip directory is missing)")
         raise ModelRefError(
             f"{where}: not a .keras file (a .keras file is a zip archive; save one with model.save('model.keras'))"
         )
