@@ -111,11 +111,11 @@ def analyze_keras(model: Any, options: Any = None, **kwargs: Any) -> Report:
     list of shapes), ``batch`` (the size of Keras' ``None`` batch dimension when no input size is given, default
     1), ``dtypes``, ``name``, ``strict`` (raise :class:`UncountedOpsError` if a layer has no formula).
     """
-    keras = import_keras()
     name = _option(options, kwargs, "name")
     if is_keras_path(model):
         name = name or os.path.basename(os.fspath(model))
-        model = load_keras_file(model)
+        model = load_keras_file(model)  # checks the file before importing keras
+    keras = import_keras()
     if not is_keras_model(model) or not isinstance(model, keras.layers.Layer):
         raise InputError(f"expected a Keras model or layer, got {type(model).__name__}")
     root, nodes = layer_tree(model, WHOLE)

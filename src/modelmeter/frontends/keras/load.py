@@ -8,6 +8,7 @@ with ``keras.saving.load_model(safe_mode=True, compile=False)``: safe mode refus
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import zipfile
 from typing import Any
@@ -18,23 +19,34 @@ from ...errors import ModelMeterError, ModelRefError
 BACKEND_PREFERENCE = ("tensorflow", "jax", "torch")
 
 
-def _chosen_backend() -> str | None:
-    """The backend the user chose (KERAS_BACKEND, or ~/.keras/keras.json), else None."""
-    if os.environ.get("KERAS_BACKEND"):
-        return os.environ["KERAS_BACKEND"]
+def _usable(backend: str) -> bool:
+    module = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch", "numpy": "numpy"}.get(backend)
+    return module is not None and importlib.util.find_spec(module) is not None
+
+
+def _configured_backend() -> str | None:
+    """The backend in ~/.keras/keras.json (Keras writes one naming tensorflow on its first import)."""
     home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
-    return "config" if os.path.exists(os.path.join(home, "keras.json")) else None
+    try:
+        with open(os.path.join(home, "keras.json"), encoding="utf-8") as f:
+            backend = json.load(f).get("backend")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return backend if isinstance(backend, str) else None
 
 
 def import_keras() -> Any:
-    """``keras``, importing it with an installed backend if the user set none (Keras would pick TensorFlow)."""
+    """``keras``. When KERAS_BACKEND is unset and the backend in ~/.keras/keras.json (Keras' default: tensorflow)
+    is not installed, an installed one is chosen first (tensorflow, jax, torch), so Keras can load at all."""
     import sys
 
-    if "keras" not in sys.modules and _chosen_backend() is None:
-        for backend in BACKEND_PREFERENCE:
-            if importlib.util.find_spec(backend) is not None:
-                os.environ["KERAS_BACKEND"] = backend
-                break
+    if "keras" not in sys.modules and not os.environ.get("KERAS_BACKEND"):
+        configured = _configured_backend()
+        if not (configured and _usable(configured)):
+            for backend in BACKEND_PREFERENCE:
+                if _usable(backend):
+                    os.environ["KERAS_BACKEND"] = backend
+                    break
     try:
         import keras
     except ImportError as exc:
