@@ -15,15 +15,13 @@ from itertools import chain
 import torch
 from torch.utils._pytree import tree_leaves
 
-from ..._report import Report, build_report
 from ...errors import ForwardError, InputError, UncountedOpsError
-from ...formulas.attention import ATTENTION_MODES
-from .collect import Collector, hooked
+from ...options import ATTENTION_MODES, DEVICES
+from ...report.model import Report, build_report
+from .collect.collector import Collector, hooked
+from .collect.params import layer_records, totals
 from .guard import preserved_module
 from .inputs import Inputs
-from .params import layer_records, totals
-
-DEVICES = ("auto", "meta", "cpu")
 
 
 def _stand_ins(model: torch.nn.Module, device: str) -> dict[str, torch.Tensor]:
