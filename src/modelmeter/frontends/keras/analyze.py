@@ -15,9 +15,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from ..._report import InputInfo, LayerRecord, Report, build_report
 from ...errors import InputError, UncountedOpsError
 from ...formulas import Cost
+from ...report import InputInfo, LayerRecord, Report, build_report
 from .attrs import layer_attrs
 from .claims import is_keras_model, is_keras_path
 from .costs import WHOLE, layer_cost

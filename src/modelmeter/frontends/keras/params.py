@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from math import prod
 from typing import Any
 
-from ..._report import Totals
+from ...report import Totals
 from .tree import sublayers
 
 # bytes per element of Keras dtype names

@@ -14,6 +14,7 @@ os.environ.setdefault("KERAS_BACKEND", "torch")
 keras = pytest.importorskip("keras")
 
 import keras_nets  # noqa: E402  (tests/: the Keras twins of the seed networks)
+
 from modelmeter.errors import InputError, ModelRefError, UncountedOpsError  # noqa: E402
 from modelmeter.frontends.keras import analyze_keras  # noqa: E402
 
@@ -325,7 +326,7 @@ def test_json_of_a_keras_report_matches_the_schema():
     from pathlib import Path
 
     jsonschema = pytest.importorskip("jsonschema")
-    schema = json.loads((Path(__file__).resolve().parents[1] / "docs" / "modelmeter-1.schema.json").read_text())
+    schema = json.loads((Path(__file__).resolve().parents[3] / "docs" / "modelmeter-1.schema.json").read_text())
     r = analyze_keras(keras_nets.batchnorm_cnn())
     doc = json.loads(r.to_json())
     assert list(jsonschema.Draft202012Validator(schema).iter_errors(doc)) == []

@@ -17,9 +17,9 @@ os.environ.setdefault("KERAS_BACKEND", "torch")
 keras = pytest.importorskip("keras")
 torch = pytest.importorskip("torch")
 
+import keras_nets  # noqa: E402
 import seed_models  # noqa: E402
 
-import keras_nets  # noqa: E402
 import modelmeter  # noqa: E402
 from modelmeter.frontends.keras import analyze_keras  # noqa: E402
 
