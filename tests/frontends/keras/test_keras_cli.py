@@ -76,3 +76,21 @@ def test_bad_keras_files_exit_1_with_one_line(tmp_path, kind):
 def test_help_imports_no_keras():
     code = "import sys; from modelmeter.cli import main; main(['--help']); assert 'keras' not in sys.modules"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
+
+
+def test_backend_is_chosen_when_keras_json_names_a_missing_one(net_file, tmp_path):
+    """Keras writes ~/.keras/keras.json naming tensorflow on first import; without tensorflow installed and no
+    KERAS_BACKEND, modelmeter picks an installed backend instead of failing."""
+    import importlib.util
+
+    if importlib.util.find_spec("tensorflow") is not None:
+        pytest.skip("tensorflow is installed: Keras' default works")
+    (tmp_path / "keras.json").write_text('{"backend": "tensorflow"}')
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    env["KERAS_HOME"] = str(tmp_path)
+    out = subprocess.run(
+        [sys.executable, "-m", "modelmeter", "summary", net_file, "--format", "json"],
+        capture_output=True, text=True, timeout=300, env=env,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["totals"]["params"] == 136_970
