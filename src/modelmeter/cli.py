@@ -136,7 +136,7 @@ def summary(
     tokens: str | None = None,
 ) -> None:
     """Per-layer (or per-op) table and totals for MODEL (torchvision:NAME, FILE.py:NAME, hf:PATH, a checkpoint
-    .pt/.safetensors, or a layer spec NET.yaml)."""
+    .pt/.safetensors, a layer spec NET.yaml, or a Keras MODEL.keras)."""
     from ._api import summary as run_summary
 
     sizes = [parse_shape(s) for s in inputs] or None
