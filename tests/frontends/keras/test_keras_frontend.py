@@ -361,3 +361,16 @@ def test_a_single_unbuilt_layer():
     assert [row.type for row in r.layers] == ["LSTM"]  # costed whole: its cell is not a row
     # 4*3*(4 + 3) + 4*3 = 96 params; 2 sequences * 5 steps * 4*3*(4 + 3) = 840 MACs
     assert (r.totals.params, r.totals.macs) == (96, 840)
+
+
+def test_modelmeter_summary_takes_a_keras_model():
+    import modelmeter
+
+    model = keras_nets.lenet5()
+    r = modelmeter.summary(model, input_size=(2, 32, 32, 1))
+    # (5*5*1 + 1)*6 + (5*5*6 + 1)*16 + (400*120 + 120) + (120*84 + 84) + (84*10 + 10) = 61,706, as seed 004
+    assert r.totals.params == 61_706
+    assert r.totals.macs == 2 * 416_520  # LeNet-5's 416,520 per image (tests/frontends/torch/test_seeds.py)
+    assert r.layer("conv1").output_shapes == ((2, 28, 28, 6),)
+    with pytest.raises(InputError, match="input_data"):
+        modelmeter.summary(model, input_data=object())
