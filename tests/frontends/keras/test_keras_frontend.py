@@ -160,6 +160,14 @@ def test_unknown_layer_is_listed_uncounted_and_strict_raises():
     with pytest.raises(UncountedOpsError, match="Square"):
         analyze_keras(model, strict=True)
 
+    def cube(x):
+        return x * x * x
+
+    model = keras.Model(inp, L.Dense(3, activation=cube)(inp))
+    r = analyze_keras(model)
+    assert r.totals.macs == 4 * 3  # the kernel is counted
+    assert r.uncounted == {"activation cube": 1}  # the custom activation is listed, not guessed
+
 
 def test_layer_formulas_by_hand():
     inp = keras.Input((16, 16, 8))

@@ -20,7 +20,7 @@ from ...formulas import Cost
 from ...report import InputInfo, LayerRecord, Report, build_report
 from .attrs import layer_attrs
 from .claims import is_keras_model, is_keras_path
-from .costs import WHOLE, layer_cost
+from .costs import UNCOUNTED, WHOLE, layer_cost
 from .load import import_keras, load_keras_file
 from .params import counts, keras_view, subtree_weights, totals
 from .trace import Call, trace
@@ -146,6 +146,9 @@ def analyze_keras(model: Any, options: Any = None, **kwargs: Any) -> Report:
                     uncounted[type(layer).__name__] += 1
                 continue
             for op, cost in costs:
+                if op.startswith(UNCOUNTED):
+                    uncounted[op[len(UNCOUNTED) :]] += 1
+                    continue
                 n, acc = op_costs.get(op, (0, Cost()))
                 op_costs[op] = (n + 1, acc + cost)
                 own = own + cost

@@ -69,10 +69,14 @@ def activation_cost(name: str | None, numel: int) -> tuple[str, Cost] | None:
     return (op, formula("elementwise")(op, numel))
 
 
-def _with_activation(costs: Costs, cfg: dict[str, Any], out: Shape) -> Costs | None:
-    act = activation_cost(activation_name(cfg.get("activation")), _numel(out))
-    if act is None:
-        return None  # an activation without a formula: the layer is reported uncounted
+UNCOUNTED = "?"  # an op name starting with this is listed in uncounted_ops, not costed
+
+
+def _with_activation(costs: Costs, cfg: dict[str, Any], out: Shape) -> Costs:
+    name = activation_name(cfg.get("activation"))
+    act = activation_cost(name, _numel(out))
+    if act is None:  # a custom activation: the layer's kernel is counted, the activation listed as uncounted
+        return [*costs, (f"{UNCOUNTED}activation {name or 'custom'}", Cost())]
     return costs + ([act] if act[1] != Cost() else [])
 
 
