@@ -7,12 +7,17 @@ registry (``modelmeter.formulas``), on any Keras backend. Nothing here imports k
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .claims import is_keras_model, is_keras_path
+
+if TYPE_CHECKING:
+    from ...report import Report
 
 __all__ = ["analyze_keras", "is_keras_model", "is_keras_path"]
 
 
-def analyze_keras(model: object, options: object | None = None, **kwargs: object) -> object:
+def analyze_keras(model: object, options: object | None = None, **kwargs: object) -> Report:
     """The :class:`~modelmeter.Report` of a Keras model or ``.keras`` file (see :mod:`.analyze`)."""
     from .analyze import analyze_keras as run
 
