@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from .errors import UsageError
 from .frontends.registry import frontend_for
 from .options import AnalysisOptions, MemoryOptions
 from .report.compare import CompareEntry, analyze, select
@@ -35,6 +36,7 @@ def summary(
     checkpointing: bool = False,
     kv_dtype: str | None = None,
     tokens: str | int | None = None,
+    attention_kernel: str = "auto",
 ) -> Report:
     """Count the parameters, shapes, MACs and FLOPs of ``model``.
 
@@ -65,12 +67,16 @@ def summary(
     A causal LM from a Hugging Face config also gets ``report.llm``: parameters by part, MoE total vs active,
     the KV cache (at ``kv_dtype``, default the config's dtype), prefill vs decode per token, and with
     ``tokens`` (``"1T"``) the training FLOPs of that token budget beside 6·N·D.
+    ``attention_kernel`` (``"math"``, ``"flash"``, ``"efficient"``; default ``"auto"``: the one PyTorch picks on
+    the CPU, or on an sm80+ GPU when ``gpus`` is given) sets the scaled-dot-product attention kernel whose saved
+    tensors memory prices (``report.memory.attention_kernels`` counts the calls per kernel); a value other than
+    ``"auto"`` implies ``memory=True``.
     """
     options = analysis_options(
         input_size, input_data, dtypes=dtypes, device=device, strict=strict, name=name, attention=attention,
         seq_len=seq_len, batch=batch, partial=partial, trust_pickle=trust_pickle, memory=memory,
         weights_dtype=weights_dtype, train=train, optimizer=optimizer, precision=precision, gpus=gpus,
-        checkpointing=checkpointing, kv_dtype=kv_dtype, tokens=tokens,
+        checkpointing=checkpointing, kv_dtype=kv_dtype, tokens=tokens, attention_kernel=attention_kernel,
     )  # fmt: skip
     return frontend_for(model).analyze(model, options)
 
@@ -97,11 +103,21 @@ def analysis_options(
     checkpointing: bool = False,
     kv_dtype: str | None = None,
     tokens: str | int | None = None,
+    attention_kernel: str = "auto",
 ) -> AnalysisOptions:
     """:func:`summary`'s keyword arguments as :class:`AnalysisOptions`, the memory choices checked (one clear
     :class:`~modelmeter.errors.UsageError` naming the choices) before any model is built."""
+    # options that would otherwise be silently ignored are refused, naming what they need
+    if checkpointing and not train:
+        raise UsageError("--checkpointing (checkpointing=True) applies to a training step; add --train")
+    if tokens is not None and not train:
+        raise UsageError("--tokens (tokens=...) sizes training on a token budget; add --train")
     memory_options = None
-    if memory or train or weights_dtype is not None or kv_dtype is not None or tokens is not None:
+    from .memory.attention_kernels import check_kernel
+
+    check_kernel(attention_kernel)
+    asked = (weights_dtype, kv_dtype, tokens)
+    if memory or train or any(a is not None for a in asked) or attention_kernel != "auto":
         from .memory.dtypes import canonical
         from .memory.llm import parse_tokens
         from .memory.training import check
@@ -120,6 +136,7 @@ def analysis_options(
             checkpointing=checkpointing,
             kv_dtype=kv_dtype,
             tokens=tokens,
+            attention_kernel=attention_kernel,
         )
     return AnalysisOptions(
         input_size=input_size,

@@ -12,7 +12,16 @@ import click
 
 from ._version import __version__
 from .errors import ForwardError, ModelMeterError, UsageError
-from .options import ATTENTION_MODES, DEVICES, FORMATS, OPTIMIZERS, PRECISIONS, SORT_KEYS, WEIGHT_DTYPES
+from .options import (
+    ATTENTION_KERNELS,
+    ATTENTION_MODES,
+    DEVICES,
+    FORMATS,
+    OPTIMIZERS,
+    PRECISIONS,
+    SORT_KEYS,
+    WEIGHT_DTYPES,
+)
 
 ATTENTION = ATTENTION_MODES
 
@@ -51,13 +60,40 @@ def parse_shape(text: str) -> tuple[int, ...]:
     return shape
 
 
+def parse_inputs(texts: Sequence[str], dtypes: Sequence[str] = ()) -> Any:
+    """``--input`` values: shapes (``1,3,224,224``, one per positional input) or named inputs
+    (``input_features=1,80,3000``, ``decoder_input_ids=1,64:int64``) -> a list of shapes or {name: (shape, dtype)}."""
+    if not texts:
+        return None
+    named = ["=" in t for t in texts]
+    if not any(named):
+        return [parse_shape(t) for t in texts]
+    if not all(named):
+        raise UsageError("--input: give every input as NAME=SHAPE[:DTYPE], or every input as a bare SHAPE")
+    if dtypes:
+        raise UsageError("--dtype does not apply to named inputs; write the dtype after the shape: NAME=SHAPE:DTYPE")
+    out: dict[str, Any] = {}
+    for text in texts:
+        name, _, rest = text.partition("=")
+        shape_text, _, dtype = rest.partition(":")
+        if not name.strip().isidentifier():
+            raise UsageError(f"--input {text!r}: {name!r} is not an argument name (e.g. input_ids=1,128:int64)")
+        if name.strip() in out:
+            raise UsageError(f"--input {text!r}: {name.strip()!r} is given twice")
+        shape = parse_shape(shape_text)
+        out[name.strip()] = (shape, dtype.strip()) if dtype.strip() else shape
+    return out
+
+
 def _common(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Options every analysing command shares."""
     for deco in reversed(
         [
             click.argument("model"),
-            click.option("--input", "-i", "inputs", multiple=True, metavar="SHAPE",
-                         help="Input shape, e.g. 1,3,224,224 (repeat for several inputs)."),
+            click.option("--input", "-i", "inputs", multiple=True, metavar="[NAME=]SHAPE",
+                         help="Input shape, e.g. 1,3,224,224 (repeat for several inputs), or a named input "
+                              "NAME=SHAPE[:DTYPE], e.g. --input input_features=1,80,3000 "
+                              "--input decoder_input_ids=1,64:int64."),
             click.option("--dtype", "dtypes", multiple=True, metavar="DTYPE",
                          help="Input dtype (default float32); one, or one per --input."),
             click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True,
@@ -109,6 +145,9 @@ def cli(debug: bool) -> None:
               help="hf: causal LMs: price the KV cache at this dtype (default: the config's); implies --memory.")
 @click.option("--tokens", default=None, metavar="N",
               help="hf: causal LMs with --train: training FLOPs for a token budget such as 1T, beside 6·N·D.")
+@click.option("--attention-kernel", type=click.Choice(ATTENTION_KERNELS), default="auto", show_default=True,
+              help="Memory: the scaled-dot-product attention kernel priced; auto = the one PyTorch picks on the "
+                   "CPU (on an sm80+ GPU with --gpus). Implies --memory.")
 def summary(
     model: str,
     inputs: tuple[str, ...],
@@ -134,12 +173,14 @@ def summary(
     checkpointing: bool = False,
     kv_dtype: str | None = None,
     tokens: str | None = None,
+    attention_kernel: str = "auto",
 ) -> None:
-    """Per-layer (or per-op) table and totals for MODEL (torchvision:NAME, FILE.py:NAME, hf:PATH, a checkpoint
-    .pt/.safetensors, a layer spec NET.yaml, or a Keras MODEL.keras)."""
+    """Per-layer (or per-op) table and totals for MODEL (torchvision:NAME, timm:NAME, FILE.py:NAME, hf:PATH or
+    hf:ORG/NAME from the local cache, a checkpoint .pt/.safetensors, a layer spec NET.yaml, or a Keras
+    MODEL.keras)."""
     from ._api import summary as run_summary
 
-    sizes = [parse_shape(s) for s in inputs] or None
+    sizes = parse_inputs(inputs, dtypes)
     if output:
         _check_output(output, model)
     report = run_summary(
@@ -147,6 +188,7 @@ def summary(
         partial=partial, trust_pickle=trust_pickle, memory=with_memory, weights_dtype=weights_dtype, train=train,
         optimizer=optimizer, precision=precision, gpus=gpus, checkpointing=checkpointing,
         kv_dtype=kv_dtype, tokens=tokens, attention=attention, seq_len=seq_len, batch=batch,
+        attention_kernel=attention_kernel,
     )  # fmt: skip
     _emit(report, fmt, depth, output, by)
     if fmt != "json":
@@ -218,7 +260,7 @@ def explain(
     from ._api import summary as run_summary
 
     # ``options`` are the shared analysis options (device, strict, ...), passed on as summary takes them
-    sizes = [parse_shape(s) for s in inputs] or None
+    sizes = parse_inputs(inputs, dtypes)
     report = run_summary(model, input_size=sizes, dtypes=list(dtypes) or None, **options)
     click.echo(report.explain(ascii=ascii_ or not _utf8(sys.stdout)), nl=False)
 
@@ -259,7 +301,7 @@ def compare(
     """Models side by side: params, MACs, FLOPs, weight bytes, activation peak (and accuracy where published).
 
     MODELS are references or patterns: 'torchvision:resnet*', 'torchvision:*' (the classification zoo),
-    'net.py:*'. A model that fails is reported in its row; the others still run.
+    'timm:convnext*', 'net.py:*'. A model that fails is reported in its row; the others still run.
     """
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -269,7 +311,7 @@ def compare(
     from .render import comparison as render
 
     limits = _count_option(max_params, "--max-params"), _count_option(max_macs, "--max-macs")
-    sizes = [parse_shape(s) for s in inputs] or None
+    sizes = parse_inputs(inputs, dtypes)
     refs = expand(models)  # expanded here for the progress bar's total; expanding again is a no-op
     err = Console(stderr=True)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())

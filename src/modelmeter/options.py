@@ -16,6 +16,7 @@ ATTENTION_MODES = ("full", "causal-aware")  # docs/conventions.md: the whole sco
 WEIGHT_DTYPES = ("fp32", "bf16", "fp16", "fp8", "int8", "int4")  # what `--weights-dtype` / `--kv-dtype` offer
 OPTIMIZERS = ("sgd", "sgd-momentum", "adam", "adamw")
 PRECISIONS = ("fp32", "bf16-mixed", "fp16-mixed")
+ATTENTION_KERNELS = ("auto", "math", "flash", "efficient")  # the SDPA kernel memory prices (docs/memory.md)
 FORMATS = ("table", "json", "csv", "markdown", "html")
 SORT_KEYS = ("name", "params", "macs", "flops", "param_bytes", "activations_peak", "acc@1")  # compare's --sort
 
@@ -25,7 +26,8 @@ class MemoryOptions:
     """Memory is measured (docs/memory.md): weights re-priced at ``weights_dtype`` (canonical name, e.g.
     ``"bfloat16"``), and with ``train`` one training step (``optimizer`` state at ``precision``, sharded over
     ``gpus``, with activation ``checkpointing``); causal LMs get their KV cache at ``kv_dtype`` and the training
-    FLOPs of a ``tokens`` budget."""
+    FLOPs of a ``tokens`` budget. ``attention_kernel`` is the scaled-dot-product attention kernel priced
+    (``auto``: the one PyTorch picks on the CPU, or on an sm80+ GPU when ``gpus`` is given)."""
 
     weights_dtype: str | None = None
     train: bool = False
@@ -35,6 +37,18 @@ class MemoryOptions:
     checkpointing: bool = False
     kv_dtype: str | None = None
     tokens: str | int | None = None
+    attention_kernel: str = "auto"
+
+    def refuse_llm_sizing(self, model: str) -> None:
+        """``kv_dtype`` and ``tokens`` size causal LMs only: refused (not silently ignored) for ``model``."""
+        if self.kv_dtype is not None or self.tokens is not None:
+            from .errors import UsageError
+
+            raise UsageError(
+                f"{model}: --kv-dtype and --tokens apply to causal language models built from a Hugging Face "
+                "config (hf:PATH or a transformers config with a generating LM head, e.g. GPT2LMHeadModel); "
+                "this is not one"
+            )
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,8 @@ def parse_csv(text: str) -> list[dict[str, Any]]:
                 row[key] = cell
             elif cell == "":  # an optional field this row does not have
                 continue
+            elif cell == "True":  # a flag (not_run): csv writes Python's True
+                row[key] = True
             elif cell.startswith(("[", "{")):
                 row[key] = json.loads(cell)
             else:

@@ -167,7 +167,7 @@ def _layer_row(row: LayerStats, has_children: bool, total_macs: int) -> str:
         f'<td data-v="{escape(row.type)}"><span class="swatch" style="background:{svg.type_color(row.type)}"></span>'
         f"{escape(row.type)}{calls}</td>"
         f'<td class="shape">{escape(_shapes(row.input_shapes))}</td>'
-        f'<td class="shape">{escape(_shapes(row.output_shapes))}</td>'
+        f'<td class="shape">{"did not run" if row.not_run else escape(_shapes(row.output_shapes))}</td>'
         + _num(row.params, u.human_count(row.params))
         + _num(row.trainable_params, u.human_count(row.trainable_params))
         + _num(row.buffers, u.human_count(row.buffers))

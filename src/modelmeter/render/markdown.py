@@ -46,7 +46,7 @@ def render_markdown(report: Report, depth: int | None = None) -> str:
         "|---|---|---|---:|---:|---:|",
     ]
     for row in shown_layers(report, depth):
-        shape = ", ".join(u.shape(s) for s in row.output_shapes) or "-"
+        shape = "did not run" if row.not_run else ", ".join(u.shape(s) for s in row.output_shapes) or "-"
         calls = f" x{row.calls}" if row.calls > 1 else ""
         lines.append(
             f"| {_esc(row.name or '(model)')} | {_esc(row.type)}{calls} | {shape} | {u.human_count(row.params)} "

@@ -32,6 +32,10 @@ def llm_text(llm: LLMSizing) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _kernels(kernels: tuple[tuple[str, int], ...]) -> str:
+    return ", ".join(f"{k} x{n}" for k, n in kernels)
+
+
 def memory_text(mem: Memory) -> str:
     what_if = f" (re-priced as {mem.weights_dtype})" if mem.weights_dtype else ""
     by_dtype = ", ".join(f"{d} {human_bytes(b)}" for d, b in mem.weights_by_dtype)
@@ -45,6 +49,14 @@ def memory_text(mem: Memory) -> str:
     if mem.kv_cache is not None:
         lines.append(f"  KV cache: {human_bytes(mem.kv_cache)}")
     t = mem.training
+    if mem.attention_kernels or (t is not None and t.attention_kernels):
+        how = "as PyTorch picks on " + ("the CPU" if mem.attention_target == "cpu" else "an sm80+ GPU")
+        if mem.attention_kernel != "auto":
+            how = f"{mem.attention_kernel} asked for, math where it cannot run"
+        lines.append(
+            f"  attention kernels ({how}): inference {_kernels(mem.attention_kernels) or 'none'}"
+            + (f"; training {_kernels(t.attention_kernels) or 'none'}" if t is not None else "")
+        )
     if t is not None:
         lines += [
             f"Training step ({t.optimizer}, {t.precision}{', checkpointing' if t.checkpointing else ''})",

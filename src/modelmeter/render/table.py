@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 
 
 def _output_shape(row: LayerStats) -> str:
+    if row.not_run:
+        return "did not run"
     if not row.output_shapes:
         return "-" if row.calls == 0 else ""
     text = ", ".join(u.shape(s) for s in row.output_shapes[:2])
@@ -98,6 +100,13 @@ def tables(report: Report, depth: int | None = None, by: str = "layer") -> list[
     inputs = ", ".join(f"{u.shape(i.shape)} {i.dtype}" for i in report.inputs)
     totals.add_row("Input", inputs, f"(ran on {report.device})")
     out: list[RenderableType] = [_op_table(report) if by == "op" else layers, totals]
+    if report.not_run:
+        from rich.text import Text
+
+        from ..report.model import not_run_note
+
+        note = not_run_note(report.layers, report.not_run)
+        out.append(Text(note[0].upper() + note[1:]))
     if report.uncounted_ops:
         from rich.text import Text
 

@@ -67,6 +67,8 @@ class LayerStats:
     # Checkpoint reports only (rows are name prefixes of a state dict): tensors under the prefix and their bytes.
     tensors: int | None = None
     bytes: int | None = None
+    # the module never ran on these inputs (Report.not_run): its params are counted, its MACs are not
+    not_run: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -87,6 +89,8 @@ class LayerStats:
             out["tensors"] = self.tensors
         if self.bytes is not None:
             out["bytes"] = self.bytes
+        if self.not_run:
+            out["not_run"] = True
         return out
 
 
@@ -177,6 +181,9 @@ class Report:
     published: tuple[tuple[str, Any], ...] = ()
     memory: Memory | None = None  # filled when memory was asked for (summary(memory=True / train=True))
     llm: LLMSizing | None = None  # filled for language models sized from a config (frontends/torch/measure/llm.py)
+    # the topmost modules holding parameters that did not run on the inputs given (LLaVA's vision tower fed
+    # token ids only): the totals' MACs do not cover them, so the report must not read as whole
+    not_run: tuple[str, ...] = ()
 
     # -- queries -------------------------------------------------------------------------------------
     def layer(self, name: str) -> LayerStats:
@@ -244,6 +251,7 @@ class Report:
             "error": self.error,
             "notes": list(self.notes),
             "published": dict(self.published),
+            "not_run": list(self.not_run),
             **({"memory": self.memory.to_dict()} if self.memory is not None else {}),
             **({"llm": self.llm.to_dict()} if self.llm is not None else {}),
         }
@@ -275,6 +283,7 @@ class Report:
             error=doc.get("error"),
             notes=tuple(doc.get("notes", [])),
             published=tuple(doc.get("published", {}).items()),
+            not_run=tuple(doc.get("not_run", [])),
             memory=Memory.from_dict(doc["memory"]) if doc.get("memory") else None,
         )
 
@@ -355,12 +364,15 @@ def build_report(
     totals: Totals,
     device: str,
     attention: str = "full",
+    not_run: Iterable[str] = (),
+    notes: Iterable[str] = (),
 ) -> Report:
     """Aggregate collected records into a :class:`Report` (subtree sums; rows in module order).
 
     ``totals`` carries the parameter figures (deduplicated by the frontend); its ``macs``/``flops`` are
     filled here from the records so that rows and totals come from one sum.
     """
+    not_run = tuple(not_run)
     subtree = {rec.name: Cost() for rec in records}
     for rec in records:
         for name in _self_and_ancestors(rec.name):
@@ -384,6 +396,7 @@ def build_report(
                 macs=sub.macs,
                 flops=sub.flops,
                 attrs=dict(rec.attrs),
+                not_run=any(rec.name == n or rec.name.startswith(n + ".") for n in not_run),
             )
         )
     whole = Cost()
@@ -402,4 +415,16 @@ def build_report(
         uncounted_ops=tuple(sorted(uncounted_ops.items())),
         device=device,
         attention=attention,
+        not_run=tuple(not_run),
+        notes=tuple(notes) + ((not_run_note(rows, not_run),) if not_run else ()),
+    )
+
+
+def not_run_note(rows: Iterable[LayerStats], not_run: Iterable[str]) -> str:
+    """The sentence every format shows when part of the model did not run."""
+    params = {r.name: r.params for r in rows}
+    listed = ", ".join(f"{n} ({params.get(n, 0):,} params)" for n in not_run)
+    return (
+        f"not run: {listed} did not run on these inputs; their params are counted, their MACs and FLOPs are "
+        "not in the totals (give the inputs that reach them, e.g. --input NAME=SHAPE)"
     )

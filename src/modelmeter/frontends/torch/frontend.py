@@ -44,6 +44,10 @@ class TorchFrontend:
 
                 if is_meta_causal_lm(module):
                     report = add_llm_sizing(report, module, inputs, options.memory.kv_dtype, options.memory.tokens)
+                else:
+                    options.memory.refuse_llm_sizing(report.model)
+            elif options.memory is not None:  # a checkpoint or a partial run: nothing to size
+                options.memory.refuse_llm_sizing(report.model)
             return report
 
 

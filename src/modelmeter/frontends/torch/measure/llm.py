@@ -7,6 +7,7 @@ This holds the smallest builder the memory work needs (``AutoModelForCausalLM.fr
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import replace
 from typing import Any
 
@@ -35,11 +36,31 @@ def build_causal_lm(config: Any) -> torch.nn.Module:
     return model.eval()
 
 
+_NORMS = (
+    torch.nn.LayerNorm,
+    torch.nn.GroupNorm,
+    torch.nn.RMSNorm,
+    torch.nn.LocalResponseNorm,
+    torch.nn.modules.batchnorm._BatchNorm,
+    torch.nn.modules.instancenorm._InstanceNorm,
+)
+
+
+def _is_norm(module: torch.nn.Module) -> bool:
+    """A norm by what it is, not by its class name: a torch norm, or (Llama's RMSNorm, T5's LayerNorm) a module
+    with a float epsilon whose own parameters are all 1-D scales/shifts."""
+    if isinstance(module, _NORMS):
+        return True
+    eps = getattr(module, "eps", getattr(module, "variance_epsilon", None))
+    own = list(module.parameters(recurse=False))
+    return isinstance(eps, float) and bool(own) and all(p.dim() == 1 for p in own)
+
+
 def _part(path: str, module: torch.nn.Module) -> str:
     segments = path.lower().split(".")
     if isinstance(module, torch.nn.Embedding):
         return "embedding"
-    if "norm" in type(module).__name__.lower():
+    if _is_norm(module):
         return "norm"
     if segments[-1] in ("lm_head", "head", "output"):
         return "head"
@@ -96,6 +117,22 @@ def _cache_elements(cache: Any) -> int:
     return sum(t.numel() for t in seen.values())
 
 
+def _output_cache(out: Any) -> Any:
+    """The KV cache a forward returned: ``cache`` since transformers 5.x, ``past_key_values`` before (reading
+    the old name on a new output logs a deprecation warning)."""
+    fields = getattr(type(out), "__dataclass_fields__", {})
+    return out.cache if "cache" in fields else out.past_key_values
+
+
+def _cache_argument(model: torch.nn.Module) -> str:
+    """The forward's name for the cache argument: ``cache`` (new) or ``past_key_values`` (deprecated there)."""
+    try:
+        params = inspect.signature(model.forward).parameters
+    except (TypeError, ValueError):
+        return "past_key_values"
+    return "cache" if "cache" in params else "past_key_values"
+
+
 def _kv_formula(config: Any, seq: int, batch: int, nbytes: float) -> int | None:
     layers = getattr(config, "num_hidden_layers", None)
     heads = getattr(config, "num_attention_heads", None)
@@ -107,7 +144,9 @@ def _kv_formula(config: Any, seq: int, batch: int, nbytes: float) -> int | None:
 
 
 def _config_dtype(config: Any, model: torch.nn.Module) -> str:
-    dt = getattr(config, "dtype", None) or getattr(config, "torch_dtype", None)
+    # transformers 5 calls it ``dtype``; reading ``torch_dtype`` there logs a deprecation warning, so an older
+    # config's ``torch_dtype`` is read from its __dict__
+    dt = getattr(config, "dtype", None) or vars(config).get("torch_dtype")
     if dt is None:
         dt = next(model.parameters()).dtype
     return dtypes.canonical(str(dt))
@@ -168,11 +207,11 @@ def with_llm_sizing(
     with torch.no_grad():
         with counted(model) as prefill:
             out = model(input_ids=ids, use_cache=True)
-        cache = out.past_key_values
+        cache = _output_cache(out)
         kv = -(-_cache_elements(cache) * kv_bits // 8)
         next_token = torch.zeros(batch, 1, dtype=torch.long, device="meta")
         with counted(model) as decode:  # one token attending to the seq_len tokens in the cache
-            model(input_ids=next_token, past_key_values=cache, use_cache=True)
+            model(input_ids=next_token, use_cache=True, **{_cache_argument(model): cache})
     parts, expert = params_by_part(model)
     total = report.totals.params
     training = report.memory.training if report.memory else None
@@ -205,11 +244,16 @@ def with_llm_sizing(
 def is_meta_causal_lm(model: Any) -> bool:
     """A transformers causal LM whose weights are all on meta (built from a config here or by ``hf:``)."""
     head = getattr(model, "get_output_embeddings", None)
+    generates = getattr(model, "can_generate", None)
     return (
         isinstance(model, torch.nn.Module)
         and hasattr(model, "config")
         and callable(head)
         and head() is not None
+        # a decoder that generates: not BertForMaskedLM (a head, no generation) nor T5 / Whisper (encoder-decoder)
+        and callable(generates)
+        and bool(generates())
+        and not getattr(model.config, "is_encoder_decoder", False)
         and all(p.is_meta for p in model.parameters())
     )
 
