@@ -94,3 +94,14 @@ def test_backend_is_chosen_when_keras_json_names_a_missing_one(net_file, tmp_pat
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["totals"]["params"] == 136_970
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "shape"),
+    [("dense_2_5_1", 21, [1, 1]), ("conv_3_to_16", 448, [1, 222, 222, 16])],  # seed 000: 2*5+5 + 5+1; (27+1)*16
+)
+def test_bundled_seed_keras_files(capsys, name, params, shape):
+    assert main(["summary", f"examples/keras/{name}.keras", "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["totals"]["params"] == params
+    assert doc["layers"][-1]["output_shapes"] == [shape]
