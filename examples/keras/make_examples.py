@@ -26,7 +26,9 @@ def main() -> None:
         [keras.Input((2,)), keras.layers.Dense(5, name="dense"), keras.layers.Dense(1, name="dense_1")],
         name="dense_2_5_1",
     )
-    conv = keras.Sequential([keras.Input((224, 224, 3)), keras.layers.Conv2D(16, 3, name="conv2d")], name="conv_3_to_16")
+    conv = keras.Sequential(
+        [keras.Input((224, 224, 3)), keras.layers.Conv2D(16, 3, name="conv2d")], name="conv_3_to_16"
+    )
     for model in (dense, conv):
         model.save(HERE / f"{model.name}.keras")
 
