@@ -382,3 +382,15 @@ def test_modelmeter_summary_takes_a_keras_model():
     assert r.layer("conv1").output_shapes == ((2, 28, 28, 6),)
     with pytest.raises(InputError, match="input_data"):
         modelmeter.summary(model, input_data=object())
+
+
+def test_densenet121_equals_torchvision_flops_gap_is_the_softmax():
+    pytest.importorskip("torchvision")
+    import modelmeter
+
+    rk = analyze_keras(keras.applications.DenseNet121(weights=None))
+    rt = modelmeter.summary("torchvision:densenet121")
+    assert rk.totals.params == rt.totals.params == 7_978_856
+    assert rk.totals.macs == rt.totals.macs == 2_834_161_664  # torchvision publishes 2.834 GFLOPs (_ops, MACs)
+    # keras.applications ends in softmax (classifier_activation), torchvision in logits: 5 FLOPs x 1000 classes
+    assert rk.totals.flops - rt.totals.flops == 5 * 1000
