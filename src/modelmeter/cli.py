@@ -214,7 +214,8 @@ def summary(
     attention_kernel: str = "auto",
 ) -> None:
     """Per-layer (or per-op) table and totals for MODEL (torchvision:NAME, timm:NAME, FILE.py:NAME, hf:PATH or
-    hf:ORG/NAME from the local cache, a checkpoint .pt/.safetensors, or a layer spec NET.yaml)."""
+    hf:ORG/NAME from the local cache, a checkpoint .pt/.safetensors, a layer spec NET.yaml, or a Keras
+    MODEL.keras)."""
     from ._api import summary as run_summary
 
     sizes = parse_inputs(inputs, dtypes)

@@ -83,6 +83,14 @@ def tables(report: Report, depth: int | None = None, by: str = "layer") -> list[
     totals.add_row("Trainable params", u.exact(t.trainable_params), "")
     totals.add_row("Non-trainable params", u.exact(t.non_trainable_params), "")
     totals.add_row("Buffers", u.exact(t.buffers), f"({u.human_bytes(t.buffer_bytes)})" if t.buffers else "")
+    keras = dict(report.published)
+    if "keras_total_params" in keras:  # Keras' own view beside the buffer view (frontends/keras/params.py)
+        totals.add_row(
+            "Keras count_params()",
+            u.exact(keras["keras_total_params"]),
+            f"(Keras' view: trainable {u.exact(keras['keras_trainable_params'])} + non-trainable "
+            f"{u.exact(keras['keras_non_trainable_params'])}; its non-trainable weights include the buffers)",
+        )
     dtypes = ", ".join(f"{d}: {u.human_bytes(b)}" for d, b in t.param_bytes_by_dtype)
     by_dtype = f"; {dtypes}" if dtypes else ""
     totals.add_row("Param bytes", u.exact(t.param_bytes), f"({u.human_bytes(t.param_bytes)}{by_dtype})")
