@@ -55,6 +55,10 @@ def _text(report: Report, depth: int | None = None, width: int = 120, by: str = 
         text += "\n" + memory_text(report.memory)
     if report.llm is not None:
         text += llm_text(report.llm)
+    if report.roofline is not None:
+        from .roofline import roofline_text
+
+        text += "\n" + roofline_text(report.roofline)
     return text
 
 

@@ -60,6 +60,8 @@ def available_bytes() -> int:
 
 def _forward(model: torch.nn.Module, inputs: Inputs, device: str, collector: Collector) -> None:
     stand_ins = _stand_ins(model, device)
+    for pname, t in stand_ins.items():
+        collector.watch.setdefault(id(t), []).append(pname)
     args, kwargs = inputs.on(device)
     with preserved_module(model), hooked(model, collector) as mode, torch.no_grad():
         try:
@@ -158,4 +160,6 @@ def _report(model: torch.nn.Module, name: str | None, inputs: Inputs, collector:
         totals=totals(model),
         device=used,
         attention=collector.attention,
+        not_run=collector.not_run(),
+        notes=sorted(collector.notes),
     )

@@ -24,6 +24,7 @@ from torch.utils._pytree import tree_leaves
 from ....formulas import Cost
 from ....report.model import LayerRecord
 from ..costs.forward import FAST_PATH_CHECKS, FUNCTION_COSTS, ZERO_COST, Call, adapter_for
+from .traffic import function_traffic, op_traffic
 
 
 def tensor_shapes(obj: Any) -> list[tuple[int, ...]]:
@@ -42,6 +43,11 @@ class Collector:
         self.op_costs: dict[str, tuple[int, Cost]] = {}
         self.uncounted: Counter[str] = Counter()
         self.inside_function = 0  # > 0 while a function counted by FUNCTION_COSTS runs
+        # parameters read by some op, by name (``watch``: the stand-ins' ids -> their names, set by the caller):
+        # a module never called whose weights no op read did not run (see ``not_run``)
+        self.watch: dict[int, list[str]] = {}
+        self.used: set[str] = set()
+        self.notes: set[str] = set()  # what adapters say a reader must know (Call.notes)
 
     def enter(self, name: str, args: Any, kwargs: Any) -> None:
         shapes = tensor_shapes((args, kwargs))
@@ -60,7 +66,7 @@ class Collector:
 
     def _call(self, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any, overload: str = "default") -> Call:
         module = self.modules.get(self.stack[-1][0]) if self.stack else None
-        return Call(args, kwargs, out, attention=self.attention, module=module, overload=overload)
+        return Call(args, kwargs, out, attention=self.attention, module=module, overload=overload, notes=self.notes)
 
     def _add(self, name: str, cost: Cost) -> None:
         rec = self.records[self.stack[-1][0]]
@@ -70,15 +76,45 @@ class Collector:
 
     def op(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> None:
         """An aten op ran (seen by the dispatch mode)."""
+        if self.watch:
+            self._note_used(args)
         if not self.stack or self.inside_function:  # outside the forward, or inside a function counted whole
             return
         packet = func.overloadpacket
         adapter = adapter_for(packet)
+        moved = op_traffic(func, args, kwargs, out)  # bytes read and written, counted for every op
         if adapter is None:
             if packet not in ZERO_COST:
                 self.uncounted[str(packet)] += 1
+            if moved.bytes:  # data movement without arithmetic (cat, copies, lookups): traffic only
+                self._add(str(packet), moved)
             return
-        self._add(str(packet), adapter(self._call(args, kwargs, out, func._overloadname)))
+        self._add(str(packet), adapter(self._call(args, kwargs, out, func._overloadname)) + moved)
+
+    def _note_used(self, args: tuple[Any, ...]) -> None:
+        for a in args:  # weights are direct arguments, or in a list (aten.lstm's params, _foreach ops)
+            for t in a if isinstance(a, (list, tuple)) else (a,):
+                names = self.watch.get(id(t)) if isinstance(t, torch.Tensor) else None
+                if names:
+                    self.used.update(names)
+
+    def not_run(self) -> list[str]:
+        """The topmost modules holding parameters that never ran: not called, and no op read their weights
+        (a module whose weight is read directly, like Whisper's ``embed_positions.weight``, did run)."""
+        used_prefixes = {n.rpartition(".")[0] for n in self.used}
+        ran = set()
+        for prefix in used_prefixes:  # every ancestor of a used weight's owner ran
+            while True:
+                ran.add(prefix)
+                if not prefix:
+                    break
+                prefix = prefix.rpartition(".")[0]
+        out: list[str] = []
+        for name, rec in self.records.items():
+            if name and rec.calls == 0 and rec.params > 0 and name not in ran:
+                if not any(name.startswith(o + ".") for o in out):
+                    out.append(name)
+        return out
 
     def function(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """A torch function is called (seen by the function mode): count it whole if it has a formula."""
@@ -93,8 +129,11 @@ class Collector:
         finally:
             self.inside_function -= 1
         name, adapter = entry
-        self._add(name, adapter(self._call(args, kwargs, out)))
+        self._add(name, adapter(self._call(args, kwargs, out)) + function_traffic(args, kwargs, out))
         return out
+
+
+_IS_ALL_TRUE = torch.ops.aten._is_all_true.default
 
 
 class _CostMode(TorchDispatchMode):
@@ -104,6 +143,11 @@ class _CostMode(TorchDispatchMode):
 
     def __torch_dispatch__(self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
+        if func is _IS_ALL_TRUE and args[0].device.type == "meta":
+            # torch._check_tensor_all (transformers' torch_compilable_check: LLaVA's "image tokens match image
+            # features") asks for the value of a meta tensor, which has none: a check, answered "passed" on the
+            # CPU so that .item() works, as FAST_PATH_CHECKS are. The CPU fallback still evaluates it for real.
+            return torch.ones((), dtype=torch.bool)
         out = func(*args, **kwargs)
         self.collector.op(func, args, kwargs, out)
         return out
