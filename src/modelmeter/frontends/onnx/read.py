@@ -35,9 +35,8 @@ def _short(exc: BaseException) -> str:
 
 def read_model(path: str | os.PathLike[str]) -> Any:
     """The parsed ``onnx.ModelProto`` of ``path``, checked to be a model; :class:`OnnxError` otherwise."""
-    from google.protobuf.message import DecodeError
-
     import onnx
+    from google.protobuf.message import DecodeError
 
     where = os.fspath(path)
     p = Path(where)
