@@ -3,12 +3,13 @@ Heavy frameworks are imported only when a model needs them (by the frontend)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from .errors import UsageError
 from .frontends.registry import frontend_for
-from .options import AnalysisOptions, MemoryOptions
+from .options import AnalysisOptions, MeasureOptions, MemoryOptions, RooflineOptions
 from .report.compare import CompareEntry, analyze, select
 from .report.model import Report
 
@@ -36,6 +37,12 @@ def summary(
     checkpointing: bool = False,
     kv_dtype: str | None = None,
     tokens: str | int | None = None,
+    hardware: str | None = None,
+    efficiency: float | None = None,
+    hardware_file: str | os.PathLike[str] | None = None,
+    measure: bool = False,
+    runs: int = 20,
+    warmup: int = 5,
     attention_kernel: str = "auto",
     dims: Mapping[str, int] | None = None,
 ) -> Report:
@@ -68,6 +75,13 @@ def summary(
     A causal LM from a Hugging Face config also gets ``report.llm``: parameters by part, MoE total vs active,
     the KV cache (at ``kv_dtype``, default the config's dtype), prefill vs decode per token, and with
     ``tokens`` (``"1T"``) the training FLOPs of that token budget beside 6·N·D.
+
+    ``hardware`` (``"a100-80gb"``, ``"cpu"``, a profile in ``hardware_file``; ``modelmeter hardware`` lists
+    them) adds ``report.roofline``: per layer max(FLOPs / peak, bytes / bandwidth) at the dtype that runs, both
+    roofs scaled by ``efficiency`` (default the profile's calibrated one, else 1.0); for causal LMs prefill and
+    decode per token, for ``train=True`` the step time and MFU (docs/hardware.md). ``measure=True`` runs the
+    model for real (CUDA when present, else the CPU; ``warmup`` then ``runs`` timed forwards, per-layer times
+    from hooks) and puts the measurement beside the estimate (``hardware`` defaults to the device measured).
     ``attention_kernel`` (``"math"``, ``"flash"``, ``"efficient"``; default ``"auto"``: the one PyTorch picks on
     the CPU, or on an sm80+ GPU when ``gpus`` is given) sets the scaled-dot-product attention kernel whose saved
     tensors memory prices (``report.memory.attention_kernels`` counts the calls per kernel); a value other than
@@ -80,10 +94,53 @@ def summary(
         input_size, input_data, dtypes=dtypes, device=device, strict=strict, name=name, attention=attention,
         seq_len=seq_len, batch=batch, partial=partial, trust_pickle=trust_pickle, memory=memory,
         weights_dtype=weights_dtype, train=train, optimizer=optimizer, precision=precision, gpus=gpus,
-        checkpointing=checkpointing, kv_dtype=kv_dtype, tokens=tokens, attention_kernel=attention_kernel,
+        checkpointing=checkpointing, kv_dtype=kv_dtype, tokens=tokens, hardware=hardware, efficiency=efficiency,
+        hardware_file=hardware_file, measure=measure, runs=runs, warmup=warmup, attention_kernel=attention_kernel,
         dims=dims,
     )  # fmt: skip
-    return frontend_for(model).analyze(model, options)
+    report = frontend_for(model).analyze(model, options)
+    if options.roofline is not None and report.roofline is None:  # a frontend that measured has attached its own
+        from .roofline.estimate import with_estimate
+
+        report = with_estimate(report, options.roofline)
+    return report
+
+
+def llm_summary(
+    config: Any,
+    *,
+    seq_len: int = 2048,
+    batch: int = 1,
+    kv_dtype: str | None = None,
+    tokens: str | int | None = None,
+    train: bool = True,
+    optimizer: str = "adamw",
+    precision: str = "bf16-mixed",
+    gpus: int | None = None,
+    weights_dtype: str | None = None,
+) -> Report:
+    """A report of the causal LM of ``config`` for ``batch`` x ``seq_len`` tokens, with ``memory`` (KV cache
+    included) and ``llm`` (parts, MoE, prefill/decode, token budget) filled in."""
+    from .frontends.torch.frontend import require_torch
+
+    require_torch()
+    from .frontends.torch.measure.llm import build_causal_lm, token_ids, with_llm_sizing
+
+    model = build_causal_lm(config)
+    ids = token_ids(batch, seq_len)
+    report = summary(
+        model,
+        input_data={"input_ids": ids},  # use_cache as configured: prefill builds its KV cache
+        name=type(config).__name__.removesuffix("Config") or "llm",
+        train=train,
+        optimizer=optimizer,
+        precision=precision,
+        gpus=gpus,
+        weights_dtype=weights_dtype,
+        memory=True,
+        device="meta",
+    )
+    return with_llm_sizing(report, model, seq_len=seq_len, batch=batch, kv_dtype=kv_dtype, tokens=tokens)
 
 
 def analysis_options(
@@ -108,6 +165,12 @@ def analysis_options(
     checkpointing: bool = False,
     kv_dtype: str | None = None,
     tokens: str | int | None = None,
+    hardware: str | None = None,
+    efficiency: float | None = None,
+    hardware_file: str | os.PathLike[str] | None = None,
+    measure: bool = False,
+    runs: int = 20,
+    warmup: int = 5,
     attention_kernel: str = "auto",
     dims: Mapping[str, int] | None = None,
 ) -> AnalysisOptions:
@@ -144,6 +207,14 @@ def analysis_options(
             tokens=tokens,
             attention_kernel=attention_kernel,
         )
+    if efficiency is not None and hardware is None and not measure:
+        raise UsageError("--efficiency (efficiency=...) applies to a roofline estimate; add --hardware NAME")
+    if measure and (runs < 1 or warmup < 0):
+        raise UsageError(f"measure: runs must be >= 1 and warmup >= 0, got runs={runs}, warmup={warmup}")
+    roofline = None
+    if hardware is not None or measure:
+        file = os.fspath(hardware_file) if hardware_file is not None else None
+        roofline = RooflineOptions(hardware=hardware, efficiency=efficiency, hardware_file=file)
     return AnalysisOptions(
         input_size=input_size,
         input_data=input_data,
@@ -158,6 +229,8 @@ def analysis_options(
         trust_pickle=trust_pickle,
         memory=memory_options,
         dims=dict(dims or {}),
+        roofline=roofline,
+        measure=MeasureOptions(runs=runs, warmup=warmup) if measure else None,
     )
 
 

@@ -162,6 +162,19 @@ def cli(debug: bool) -> None:
               help="hf: causal LMs: price the KV cache at this dtype (default: the config's); implies --memory.")
 @click.option("--tokens", default=None, metavar="N",
               help="hf: causal LMs with --train: training FLOPs for a token budget such as 1T, beside 6·N·D.")
+@click.option("--hardware", default=None, metavar="NAME",
+              help="Roofline estimate on a hardware profile (see `modelmeter hardware`; cpu = this CPU, probed).")
+@click.option("--efficiency", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="With --hardware: the fraction of peak FLOP/s and bandwidth reached (default: calibrated, else 1).")
+@click.option("--hardware-file", type=click.Path(dir_okay=False), default=None,
+              help="User hardware profiles (TOML or YAML; default $MODELMETER_HARDWARE_FILE or "
+                   "~/.config/modelmeter/hardware.toml).")
+@click.option("--measure", is_flag=True, help="Run the model for real (CUDA if present, else CPU) and time it.")
+@click.option("--runs", type=click.IntRange(min=1), default=20, show_default=True, help="With --measure: timed runs.")
+@click.option("--warmup", type=click.IntRange(min=0), default=5, show_default=True,
+              help="With --measure: warm-up runs.")
+@click.option("--save-efficiency", default=None, metavar="NAME",
+              help="With --measure: save the calibrated efficiency as profile NAME in the hardware file.")
 @click.option("--attention-kernel", type=click.Choice(ATTENTION_KERNELS), default="auto", show_default=True,
               help="Memory: the scaled-dot-product attention kernel priced; auto = the one PyTorch picks on the "
                    "CPU (on an sm80+ GPU with --gpus). Implies --memory.")
@@ -191,10 +204,18 @@ def summary(
     checkpointing: bool = False,
     kv_dtype: str | None = None,
     tokens: str | None = None,
+    hardware: str | None = None,
+    efficiency: float | None = None,
+    hardware_file: str | None = None,
+    measure: bool = False,
+    runs: int = 20,
+    warmup: int = 5,
+    save_efficiency: str | None = None,
     attention_kernel: str = "auto",
 ) -> None:
     """Per-layer (or per-op) table and totals for MODEL (torchvision:NAME, timm:NAME, FILE.py:NAME, hf:PATH or
-    hf:ORG/NAME from the local cache, a checkpoint .pt/.safetensors, or a layer spec NET.yaml)."""
+    hf:ORG/NAME from the local cache, a checkpoint .pt/.safetensors, a layer spec NET.yaml, or a Keras
+    MODEL.keras)."""
     from ._api import summary as run_summary
 
     sizes = parse_inputs(inputs, dtypes)
@@ -205,14 +226,45 @@ def summary(
         partial=partial, trust_pickle=trust_pickle, memory=with_memory, weights_dtype=weights_dtype, train=train,
         optimizer=optimizer, precision=precision, gpus=gpus, checkpointing=checkpointing,
         kv_dtype=kv_dtype, tokens=tokens, attention=attention, seq_len=seq_len, batch=batch,
+        hardware=hardware, efficiency=efficiency, hardware_file=hardware_file, measure=measure, runs=runs,
+        warmup=warmup,
         attention_kernel=attention_kernel,
     )  # fmt: skip
+    if save_efficiency is not None:
+        _save_efficiency(report, save_efficiency, hardware_file)
     _emit(report, fmt, depth, output, by)
     if fmt != "json":
         for note in report.notes:
             click.echo(f"note: {note}", err=True)
     if report.partial:  # the report of what ran is out; the failure still decides the exit code
         raise ForwardError(report.error or "the forward failed")
+
+
+def _save_efficiency(report: Any, name: str, hardware_file: str | None) -> None:
+    measured = report.roofline.measured if report.roofline is not None else None
+    if measured is None or measured.calibrated_efficiency is None:
+        raise UsageError("--save-efficiency needs --measure (the efficiency is calibrated from the measurement)")
+    from .hardware import find, save_efficiency
+    from .hardware.user import DEFAULT, user_file
+
+    path = user_file(hardware_file) or DEFAULT.expanduser()
+    efficiency = measured.calibrated_efficiency
+    written = save_efficiency(path, name, efficiency, find(report.roofline.hardware, hardware_file))
+    click.echo(f"saved efficiency {efficiency:.3f} as hardware profile {name!r} in {written}", err=True)
+
+
+@cli.command("hardware")
+@click.option("--hardware-file", type=click.Path(dir_okay=False), default=None, help="User hardware profiles.")
+@click.option("--probe", is_flag=True, help="Also measure this CPU now (the `cpu` profile; about a second).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
+def hardware_command(hardware_file: str | None, probe: bool, fmt: str, debug: bool) -> None:
+    """The hardware profiles --hardware accepts: peak dense FLOP/s per dtype, memory bandwidth, source."""
+    from .hardware import profiles
+    from .render.hardware import hardware_json, hardware_text
+
+    known = profiles(hardware_file, probe=probe)
+    click.echo(hardware_json(known) if fmt == "json" else hardware_text(known, probed=probe), nl=False)
 
 
 def _check_output(output: str, model: str) -> None:
@@ -242,6 +294,10 @@ def _emit(report: Any, fmt: str, depth: int | None, output: str | None, by: str 
             from .render.memory import llm_text
 
             click.echo(llm_text(report.llm), nl=False)
+        if report.roofline is not None:
+            from .render.roofline import roofline_text
+
+            click.echo("\n" + roofline_text(report.roofline), nl=False)
         return
     _write(text, output)
 
@@ -378,8 +434,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.ClickException as exc:
-        if type(exc).__name__ == "NoArgsIsHelpError" and getattr(exc, "ctx", None) is not None:  # bare `modelmeter`
-            click.echo(exc.ctx.get_help(), err=True)
+        help_ctx = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError" and help_ctx is not None:  # bare `modelmeter`
+            click.echo(help_ctx.get_help(), err=True)
             return 2
         click.echo(f"error: {_one_line(exc.format_message())}", err=True)
         return 2 if isinstance(exc, click.UsageError) else exc.exit_code

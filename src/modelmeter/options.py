@@ -52,6 +52,25 @@ class MemoryOptions:
 
 
 @dataclass(frozen=True)
+class RooflineOptions:
+    """A roofline estimate (docs/hardware.md) on the profile ``hardware`` (built-in, from ``hardware_file``, or
+    ``"cpu"``; None with ``measure``: the device measured), both roofs scaled by ``efficiency`` (None: the
+    profile's calibrated one, else 1)."""
+
+    hardware: str | None = None
+    efficiency: float | None = None
+    hardware_file: str | None = None
+
+
+@dataclass(frozen=True)
+class MeasureOptions:
+    """Run the model for real and time it: ``warmup`` forwards, then ``runs`` timed ones (and as many hooked)."""
+
+    runs: int = 20
+    warmup: int = 5
+
+
+@dataclass(frozen=True)
 class AnalysisOptions:
     """How to analyse one model (``summary``'s arguments; see its docstring). ``memory`` is None when no memory
     figure was asked for."""
@@ -70,6 +89,8 @@ class AnalysisOptions:
     trust_pickle: bool = False
     memory: MemoryOptions | None = None
     dims: Mapping[str, int] = field(default_factory=dict)  # ONNX: symbolic dims (batch, sequence) and loop counts
+    roofline: RooflineOptions | None = None  # None: no time estimate asked for
+    measure: MeasureOptions | None = None  # None: nothing is run for real
 
     @property
     def has_input(self) -> bool:

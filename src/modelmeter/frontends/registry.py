@@ -8,6 +8,7 @@ its loaders name the known kinds when none fits).
 from __future__ import annotations
 
 from .base import Frontend
+from .keras.frontend import KerasFrontend
 from .onnx.frontend import OnnxFrontend
 from .spec.frontend import SpecFrontend
 from .torch.frontend import TorchFrontend
@@ -15,6 +16,7 @@ from .torch.frontend import TorchFrontend
 FRONTENDS: tuple[Frontend, ...] = (
     SpecFrontend(),
     OnnxFrontend(),
+    KerasFrontend(),
     TorchFrontend(),  # last: the fallback
 )
 

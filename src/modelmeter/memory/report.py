@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .quantized import Quantization
 from .training import Sharded
 
 
@@ -122,6 +123,7 @@ class Memory:
     attention_kernel: str = "auto"
     attention_target: str = "cpu"
     attention_kernels: tuple[tuple[str, int], ...] = ()
+    quantization: Quantization | None = None  # weights priced as a quantized checkpoint stores them
 
     @property
     def inference_total(self) -> int:
@@ -143,6 +145,7 @@ class Memory:
             attention_kernel=d.get("attention_kernel", "auto"),
             attention_target=d.get("attention_target", "cpu"),
             attention_kernels=tuple(d.get("attention_kernels", {}).items()),
+            quantization=Quantization.from_dict(d["quantization"]) if d.get("quantization") else None,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -159,4 +162,5 @@ class Memory:
             "attention_kernel": self.attention_kernel,
             "attention_target": self.attention_target,
             "attention_kernels": dict(self.attention_kernels),
+            "quantization": self.quantization.to_dict() if self.quantization else None,
         }

@@ -27,7 +27,8 @@ TOP_N = 15
 
 
 def _asset(name: str) -> str:
-    return files("modelmeter.render").joinpath("assets", name).read_text(encoding="utf-8")
+    # one path part per joinpath call: Python 3.10's Traversable takes one
+    return files("modelmeter.render").joinpath("assets").joinpath(name).read_text(encoding="utf-8")
 
 
 def _page(title: str, body: str, data: object) -> str:
@@ -267,10 +268,19 @@ def render_html(report: Report) -> str:
         + _layers(report)
         + "<h2>Ops</h2>"
         + _ops(report)
+        + _roofline(report)
         + "<h2>Conventions</h2>"
         + CONVENTIONS
     )
     return _page(f"modelmeter: {report.model}", body, report.to_dict())
+
+
+def _roofline(report: Report) -> str:
+    if report.roofline is None:
+        return ""
+    from .roofline_svg import roofline_section
+
+    return "<h2>Roofline</h2>" + roofline_section(report.roofline)
 
 
 # -- Jupyter ---------------------------------------------------------------------------------------

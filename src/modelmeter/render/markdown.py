@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from .. import _units as u
 
 if TYPE_CHECKING:
-    from ..report.model import Report
+    from ..report.model import Report, Totals
 
 
 def _esc(text: str) -> str:
@@ -32,9 +32,16 @@ def totals_rows(report: Report) -> list[tuple[str, str]]:
         ("Param bytes", u.human_bytes(t.param_bytes) + (f" ({dtypes})" if dtypes else "")),
         ("MACs", f"{u.human_count(t.macs)} ({u.exact(t.macs)})"),
         ("FLOPs", f"{u.human_count(t.flops)} ({u.exact(t.flops)})"),
+        *([("Memory traffic", _traffic(t))] if t.read_bytes + t.write_bytes else []),
         ("Input", ", ".join(f"{u.shape(i.shape)} {i.dtype}" for i in report.inputs) + f" (ran on {report.device})"),
     ]
     return rows
+
+
+def _traffic(t: Totals) -> str:
+    per_byte = f"; {t.intensity:.2f} FLOP/B" if t.intensity is not None else ""
+    parts = f"read {u.human_bytes(t.read_bytes)}, write {u.human_bytes(t.write_bytes)}{per_byte}"
+    return f"{u.human_bytes(t.read_bytes + t.write_bytes)} ({parts})"
 
 
 def render_markdown(report: Report, depth: int | None = None) -> str:

@@ -7,15 +7,32 @@ Frontends collect :class:`LayerRecord`s, :func:`build_report` aggregates them, r
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from ..errors import ModelMeterError
 from ..formulas import Cost
+from ..formulas.registry import intensity
 from ..memory.llm import LLMSizing
 from ..memory.report import Memory
+from ..roofline.types import Roofline
 
 SCHEMA = "modelmeter/1"
+
+# Report's rendering conveniences (to_csv, to_markdown, to_html, render, explain, ...) call the formatters the
+# render layer registers here when it is imported (``modelmeter/__init__.py`` imports it), so this data layer
+# never imports a renderer.
+FORMATTERS: dict[str, Callable[..., Any]] = {}
+
+
+def _formatter(name: str) -> Callable[..., Any]:
+    try:
+        return FORMATTERS[name]
+    except KeyError:
+        raise ModelMeterError(f"no {name!r} formatter registered; import modelmeter.render") from None
+
+
 ShapeT = tuple[int, ...]
 
 
@@ -67,6 +84,14 @@ class LayerStats:
     # Checkpoint reports only (rows are name prefixes of a state dict): tensors under the prefix and their bytes.
     tensors: int | None = None
     bytes: int | None = None
+    # Memory traffic of the layer's ops, children included (docs/conventions.md, "Memory traffic").
+    read_bytes: int = 0
+    write_bytes: int = 0
+
+    @property
+    def intensity(self) -> float | None:
+        """FLOPs per byte read or written; None where the layer moved nothing."""
+        return intensity(self.flops, self.read_bytes, self.write_bytes)
     # the module never ran on these inputs (Report.not_run): its params are counted, its MACs are not
     not_run: bool = False
 
@@ -83,6 +108,9 @@ class LayerStats:
             "calls": self.calls,
             "macs": self.macs,
             "flops": self.flops,
+            "read_bytes": self.read_bytes,
+            "write_bytes": self.write_bytes,
+            "intensity": self.intensity,
             "attrs": {k: list(v) if isinstance(v, tuple) else v for k, v in self.attrs.items()},
         }
         if self.tensors is not None:
@@ -102,9 +130,18 @@ class OpStats:
     calls: int
     macs: int
     flops: int
+    read_bytes: int = 0
+    write_bytes: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"op": self.op, "calls": self.calls, "macs": self.macs, "flops": self.flops}
+        return {
+            "op": self.op,
+            "calls": self.calls,
+            "macs": self.macs,
+            "flops": self.flops,
+            "read_bytes": self.read_bytes,
+            "write_bytes": self.write_bytes,
+        }
 
 
 @dataclass(frozen=True)
@@ -145,6 +182,12 @@ class Totals:
     macs: int
     flops: int
     param_bytes_by_dtype: tuple[tuple[str, int], ...] = ()
+    read_bytes: int = 0
+    write_bytes: int = 0
+
+    @property
+    def intensity(self) -> float | None:
+        return intensity(self.flops, self.read_bytes, self.write_bytes)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -157,6 +200,9 @@ class Totals:
             "param_bytes_by_dtype": dict(self.param_bytes_by_dtype),
             "macs": self.macs,
             "flops": self.flops,
+            "read_bytes": self.read_bytes,
+            "write_bytes": self.write_bytes,
+            "intensity": self.intensity,
         }
 
 
@@ -181,6 +227,7 @@ class Report:
     published: tuple[tuple[str, Any], ...] = ()
     memory: Memory | None = None  # filled when memory was asked for (summary(memory=True / train=True))
     llm: LLMSizing | None = None  # filled for language models sized from a config (frontends/torch/measure/llm.py)
+    roofline: Roofline | None = None  # filled with --hardware (roofline/estimate.py) and --measure
     # the topmost modules holding parameters that did not run on the inputs given (LLaVA's vision tower fed
     # token ids only): the totals' MACs do not cover them, so the report must not read as whole
     not_run: tuple[str, ...] = ()
@@ -254,6 +301,7 @@ class Report:
             "not_run": list(self.not_run),
             **({"memory": self.memory.to_dict()} if self.memory is not None else {}),
             **({"llm": self.llm.to_dict()} if self.llm is not None else {}),
+            **({"roofline": self.roofline.to_dict()} if self.roofline is not None else {}),
         }
 
     @classmethod
@@ -264,6 +312,7 @@ class Report:
         t = dict(doc["totals"])
         t["param_bytes_by_dtype"] = tuple(t.get("param_bytes_by_dtype", {}).items())
         layer_fields = {f.name for f in fields(LayerStats)}
+        op_fields = {f.name for f in fields(OpStats)}
         layers = []
         for row in doc["layers"]:
             kw = {k: v for k, v in row.items() if k in layer_fields}
@@ -275,7 +324,7 @@ class Report:
             inputs=tuple(InputInfo(tuple(i["shape"]), i["dtype"]) for i in doc["inputs"]),
             totals=Totals(**{k: v for k, v in t.items() if k in {f.name for f in fields(Totals)}}),
             layers=tuple(layers),
-            ops=tuple(OpStats(**o) for o in doc.get("ops", [])),
+            ops=tuple(OpStats(**{k: v for k, v in o.items() if k in op_fields}) for o in doc.get("ops", [])),
             uncounted_ops=tuple(doc.get("uncounted_ops", {}).items()),
             device=doc["device"],
             attention=doc.get("attention", "full"),
@@ -285,6 +334,7 @@ class Report:
             published=tuple(doc.get("published", {}).items()),
             not_run=tuple(doc.get("not_run", [])),
             memory=Memory.from_dict(doc["memory"]) if doc.get("memory") else None,
+            roofline=Roofline.from_dict(doc["roofline"]) if doc.get("roofline") else None,
         )
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -292,63 +342,40 @@ class Report:
 
     def to_csv(self) -> str:
         """One CSV row per layer, every field of the JSON layer rows, exact integers (shapes as JSON lists)."""
-        from ..render.csv import render_csv
-
-        return render_csv(self)
+        return str(_formatter("csv")(self))
 
     def to_markdown(self, depth: int | None = None) -> str:
         """Totals and the layer table as GitHub-flavoured Markdown, numbers in K/M/G and KiB/MiB."""
-        from ..render.markdown import render_markdown
-
-        return render_markdown(self, depth=depth)
+        return str(_formatter("markdown")(self, depth=depth))
 
     def to_html(self) -> str:
         """One self-contained HTML page (no network): totals, charts, the sortable layer tree, ops, conventions."""
-        from ..render.html import render_html
-
-        return render_html(self)
+        return str(_formatter("html")(self))
 
     def to_dataframe(self) -> Any:
         """The layer rows as a ``pandas.DataFrame`` (pandas is optional: ``pip install pandas``)."""
-        from ..render.csv import to_dataframe
-
-        return to_dataframe(self)
+        return _formatter("dataframe")(self)
 
     def _repr_html_(self) -> str:
         """Jupyter: a compact inline view (totals and the top-level layers)."""
-        from ..render.html import render_compact
-
-        return render_compact(self)
+        return str(_formatter("compact_html")(self))
 
     def render(self, depth: int | None = None, width: int = 120, by: str = "layer") -> str:
         """The table as plain text: a row per layer (``depth`` limits how deep the tree goes) or, with
         ``by="op"``, a row per op type."""
-        from ..render.table import render_text
-
-        text = render_text(self, depth=depth, width=width, by=by)
-        if self.memory is not None:
-            from ..render.memory import memory_text
-
-            text += "\n" + memory_text(self.memory)
-        if self.llm is not None:
-            from ..render.memory import llm_text
-
-            text += llm_text(self.llm)
-        return text
+        return str(_formatter("text")(self, depth=depth, width=width, by=by))
 
     def explain(self, ascii: bool = False) -> str:
         """The hand calculation of every classic layer: each formula in symbols, then with the numbers
         (``ascii=True`` writes * and -> instead of the Unicode symbols)."""
-        from ..render.explain import explain_report
-
-        return explain_report(self, ascii=ascii)
+        return str(_formatter("explain")(self, ascii=ascii))
 
     def __str__(self) -> str:
         return self.render()
 
 
 def _self_and_ancestors(name: str) -> list[str]:
-    """"a.b.c" -> ["a.b.c", "a.b", "a", ""]."""
+    """ "a.b.c" -> ["a.b.c", "a.b", "a", ""]."""
     if name == "":
         return [""]
     parts = name.split(".")
@@ -396,6 +423,8 @@ def build_report(
                 macs=sub.macs,
                 flops=sub.flops,
                 attrs=dict(rec.attrs),
+                read_bytes=sub.read_bytes,
+                write_bytes=sub.write_bytes,
                 not_run=any(rec.name == n or rec.name.startswith(n + ".") for n in not_run),
             )
         )
@@ -403,13 +432,18 @@ def build_report(
     for rec in records:
         whole = whole + rec.own
     ops = sorted(
-        (OpStats(op=name, calls=calls, macs=cost.macs, flops=cost.flops) for name, (calls, cost) in op_costs.items()),
+        (
+            OpStats(name, calls, cost.macs, cost.flops, cost.read_bytes, cost.write_bytes)
+            for name, (calls, cost) in op_costs.items()
+        ),
         key=lambda o: (-o.flops, o.op),
     )
     return Report(
         model=model,
         inputs=tuple(inputs),
-        totals=replace(totals, macs=whole.macs, flops=whole.flops),
+        totals=replace(
+            totals, macs=whole.macs, flops=whole.flops, read_bytes=whole.read_bytes, write_bytes=whole.write_bytes
+        ),
         layers=tuple(rows),
         ops=tuple(ops),
         uncounted_ops=tuple(sorted(uncounted_ops.items())),

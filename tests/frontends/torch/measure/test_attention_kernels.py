@@ -151,6 +151,60 @@ def test_multihead_attention_fast_path_peak_equals_a_real_run(shape, need_weight
     assert dict(r.memory.attention_kernels) == {"native-mha": 1}
 
 
+class KeywordCall:
+    """``profiled_peak`` calls ``model(x)``: call a model taking keyword inputs with the dict ``x``."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def eval(self):
+        self.model.eval()
+        return self
+
+    def __call__(self, kwargs):
+        return self.model(**kwargs)
+
+
+@pytest.mark.parametrize("norm_first", [False, True], ids=["post-norm", "pre-norm"])
+def test_encoder_with_a_padding_mask_inference_peak(norm_first):
+    # nn.TransformerEncoderLayer converts the mask to float and takes its own fast path, whose attention is the
+    # same native kernel with a key padding mask (a second (B, H, T, T) buffer for the masked softmax)
+    def make():
+        torch.manual_seed(0)
+        layer = nn.TransformerEncoderLayer(64, 4, 128, dropout=0.0, batch_first=True, norm_first=norm_first)
+        return nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+
+    x, pad = torch.randn(4, 128, 64), torch.zeros(4, 128, dtype=torch.bool)
+    pad[:, 100:] = True
+    causal = nn.Transformer.generate_square_subsequent_mask(128)
+    # a float causal mask: nn.TransformerEncoder reads its values (causal or not), so the run falls back to real
+    # CPU tensors, where the real kernel computes the values and its buffers are priced beside it
+    for inputs, device in (({"src_key_padding_mask": pad}, "meta"), ({"mask": causal}, "cpu")):
+        r = modelmeter.summary(make().eval(), input_data={"src": x, **inputs}, memory=True)
+        real = profiled_peak(KeywordCall(make()), {"src": x, **inputs})
+        assert r.device == device
+        assert abs(r.memory.activations_peak - real) <= 512, (r.memory.activations_peak, real)
+        assert dict(r.memory.attention_kernels) == {"native-mha": 2}
+
+
+def test_native_kernel_on_real_tensors_gives_the_models_values():
+    from modelmeter.frontends.torch.measure.fused_attention import FusedAttentionOnMeta
+    from modelmeter.frontends.torch.measure.native_mha import fast_path_flags
+
+    model, x = encoder().eval(), torch.randn(4, 32, 64)
+    pad = torch.zeros(4, 32, dtype=torch.bool)
+    pad[:, 20:] = True
+    causal = nn.Transformer.generate_square_subsequent_mask(32)
+    for inputs in ({}, {"src_key_padding_mask": pad}, {"mask": causal, "src_key_padding_mask": pad}):
+        with torch.no_grad():
+            expected = model(x, **inputs)
+            mode = FusedAttentionOnMeta()
+            with mode, fast_path_flags(model, mode):
+                got = model(x, **inputs)
+        assert mode.kernels == {"native-mha": 2}
+        assert torch.allclose(got.nan_to_num(), expected.nan_to_num(), atol=1e-5)
+
+
 # -- defect 5: a learnable mask or bias (relative position bias) trains --------------------------------
 def t5():
     transformers = pytest.importorskip("transformers")
@@ -178,20 +232,6 @@ def _real_saved_kw(model, kwargs):
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
         model(**kwargs)
     return sum(kept.values())
-
-
-class KeywordCall:
-    """``profiled_peak`` calls ``model(x)``: call a model taking keyword inputs with the dict ``x``."""
-
-    def __init__(self, model):
-        self.model = model
-
-    def eval(self):
-        self.model.eval()
-        return self
-
-    def __call__(self, kwargs):
-        return self.model(**kwargs)
 
 
 def test_t5_relative_bias_trains_within_10_percent_of_a_real_run():

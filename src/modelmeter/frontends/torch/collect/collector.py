@@ -24,6 +24,7 @@ from torch.utils._pytree import tree_leaves
 from ....formulas import Cost
 from ....report.model import LayerRecord
 from ..costs.forward import FAST_PATH_CHECKS, FUNCTION_COSTS, ZERO_COST, Call, adapter_for
+from .traffic import function_traffic, op_traffic
 
 
 def tensor_shapes(obj: Any) -> list[tuple[int, ...]]:
@@ -81,11 +82,14 @@ class Collector:
             return
         packet = func.overloadpacket
         adapter = adapter_for(packet)
+        moved = op_traffic(func, args, kwargs, out)  # bytes read and written, counted for every op
         if adapter is None:
             if packet not in ZERO_COST:
                 self.uncounted[str(packet)] += 1
+            if moved.bytes:  # data movement without arithmetic (cat, copies, lookups): traffic only
+                self._add(str(packet), moved)
             return
-        self._add(str(packet), adapter(self._call(args, kwargs, out, func._overloadname)))
+        self._add(str(packet), adapter(self._call(args, kwargs, out, func._overloadname)) + moved)
 
     def _note_used(self, args: tuple[Any, ...]) -> None:
         for a in args:  # weights are direct arguments, or in a list (aten.lstm's params, _foreach ops)
@@ -125,7 +129,7 @@ class Collector:
         finally:
             self.inside_function -= 1
         name, adapter = entry
-        self._add(name, adapter(self._call(args, kwargs, out)))
+        self._add(name, adapter(self._call(args, kwargs, out)) + function_traffic(args, kwargs, out))
         return out
 
 

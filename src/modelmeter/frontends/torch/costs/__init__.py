@@ -7,6 +7,6 @@ are complete as soon as this package is imported, whatever was imported before (
 ``torch.autograd.grad`` counts its backward ops with or without ``--memory``).
 """
 
-from . import backward, entry_points, forward, quantized
+from . import backward, entry_points, forward, quantized, ssm
 
-__all__ = ["backward", "entry_points", "forward", "quantized"]
+__all__ = ["backward", "entry_points", "forward", "quantized", "ssm"]

@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch.overrides import TorchFunctionMode
 
-from .native_mha import native_mha_cpu
+from .native_mha import native_mha_cpu, native_mha_real
 from .sdpa_choice import SdpaCall, choose
 
 _SDPA = F.scaled_dot_product_attention
@@ -102,12 +102,16 @@ class FusedAttentionOnMeta(TorchFunctionMode):
         if func is _SDPA:
             return self.sdpa(*args, **kwargs)
         if func is _MHA:
-            if self.native_mha and self.kernel == "auto" and self.target == "cpu" and args[0].is_meta:
+            if self.native_mha and self.kernel == "auto" and self.target == "cpu":
                 self.kernels["native-mha"] += 1
                 a = _MHA_SIGNATURE.bind(*args, **kwargs).arguments
                 masks = (a.get("attn_mask") is not None, a.get("key_padding_mask") is not None)
                 need, average = a.get("need_weights", True), a.get("average_attn_weights", True)
-                return native_mha_cpu(args[0], args[4], args[5], *masks, need, average)
+                priced = native_mha_cpu(args[0], args[4], args[5], *masks, need, average)
+                if args[0].is_meta:
+                    return priced
+                del priced  # the CPU fallback: its buffers were allocated (and freed) above; values from the kernel
+                return native_mha_real(a)
             F.scaled_dot_product_attention = self.sdpa  # the body looks the name up in F's globals
             try:
                 return func(*args, **kwargs)

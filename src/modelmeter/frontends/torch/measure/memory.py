@@ -24,10 +24,10 @@ from ....formulas import Cost
 from ....memory import dtypes
 from ....memory.attention_kernels import target_for
 from ....memory.report import Memory, Training
-from ....memory.training import compute_bytes, optimizer_bytes_per_param, shard
+from ....memory.training import Sharded, compute_bytes, optimizer_bytes_per_param, shard
 from ....options import MemoryOptions
 from ..collect.collector import Collector, hooked
-from ..collect.params import _dtype_name, layer_records, packed_weights
+from ..collect.params import dtype_name, layer_records, packed_weights
 from ..costs import forward as aten_costs
 from ..inputs import Inputs
 from .checkpointing import blocks as checkpoint_blocks
@@ -35,6 +35,7 @@ from .checkpointing import checkpointed_bytes, tracking
 from .fused_attention import FusedAttentionOnMeta
 from .live import LiveBytes, SavedBytes
 from .native_mha import fast_path_flags
+from .quantized_weights import stored_weights
 
 
 def _cost_of(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> Cost | None:
@@ -97,13 +98,13 @@ def weights(model: torch.nn.Module, weights_dtype: str | None = None) -> tuple[i
             name = dtypes.canonical(weights_dtype)
             by_dtype[name] += dtypes.nbytes(p.numel(), name)
         else:
-            by_dtype[_dtype_name(p.dtype)] += p.numel() * p.element_size()
+            by_dtype[dtype_name(p.dtype)] += p.numel() * p.element_size()
     for w in packed_weights(model):  # quantized modules keep their weights outside parameters()
         if weights_dtype is not None and w.dtype.is_floating_point:
             name = dtypes.canonical(weights_dtype)
             by_dtype[name] += dtypes.nbytes(w.numel(), name)
         else:
-            by_dtype[_dtype_name(w.dtype)] += w.numel() * w.element_size()
+            by_dtype[dtype_name(w.dtype)] += w.numel() * w.element_size()
     buffers = sum(b.numel() * b.element_size() for b in _unique(model.named_buffers(remove_duplicate=False)))
     return sum(by_dtype.values()), dict(sorted(by_dtype.items())), buffers
 
@@ -268,7 +269,7 @@ def training_step(
     n_trainable = sum(p.numel() for p in unique_params if p.requires_grad and p.dtype.is_floating_point)
     grads = n_trainable * bytes_per
     state = n_trainable * optimizer_bytes_per_param(optimizer, precision)
-    sharding = ()
+    sharding: tuple[Sharded, ...] = ()
     if gpus is not None:
         sharding = tuple(
             shard(s, gpus, params, grads, state, activations) for s in ("ddp", "zero1", "zero2", "zero3", "tp")
@@ -318,6 +319,9 @@ def measure(
     weights_dtype, train, precision = options.weights_dtype, options.train, options.precision
     optimizer, gpus, checkpointing = options.optimizer, options.gpus, options.checkpointing
     total, by_dtype, buffers = weights(model, weights_dtype)
+    stored = stored_weights(model) if weights_dtype is None else None  # --weights-dtype stays the what-if
+    if stored is not None:
+        total, by_dtype = stored[0], stored[1]
     target = target_for(gpus)
     kernels = FusedAttentionOnMeta(options.attention_kernel, target)
     with _as_forward_error("the inference forward measuring memory"):
@@ -336,6 +340,7 @@ def measure(
         layer_output_bytes=tuple(per_layer.items()),
         weights_dtype=dtypes.canonical(weights_dtype) if weights_dtype else None,
         training=training,
+        quantization=stored[2] if stored is not None else None,
         attention_kernel=options.attention_kernel,
         attention_target=target,
         attention_kernels=tuple(sorted(kernels.kernels.items())),

@@ -23,9 +23,42 @@ import torch
 from torch import nn
 
 
-def takes_fast_path(module: nn.MultiheadAttention, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+def layer_takes_fast_path(layer: nn.TransformerEncoderLayer, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    """The conditions of ``nn.TransformerEncoderLayer.forward``'s fast path (torch/nn/modules/transformer.py,
+    ``torch._transformer_encoder_layer_fwd``, whose attention is the same native kernel), as a real CPU run of the
+    model without modelmeter's hooks would see them. It takes the masks after converting them to float, so its
+    attention may run natively where ``nn.MultiheadAttention``'s own rule (no float masks) says no."""
+    try:
+        src = inspect.signature(layer.forward).bind(*args, **kwargs).arguments.get("src")
+    except TypeError:
+        return False
+    attn = layer.self_attn
+    params = [p for p in layer.parameters() if p is not None]
+    return (
+        torch.backends.mha.get_fastpath_enabled()
+        and isinstance(src, torch.Tensor)
+        and src.dim() == 3
+        and not src.is_nested
+        and not layer.training
+        and attn.batch_first
+        and attn.in_proj_bias is not None
+        and attn._qkv_same_embed_dim
+        and bool(layer.activation_relu_or_gelu)
+        and layer.norm1.eps == layer.norm2.eps
+        and attn.num_heads % 2 == 0
+        and not torch.is_autocast_enabled()
+        and not (torch.is_grad_enabled() and any(t.requires_grad for t in (src, *params)))
+    )
+
+
+def takes_fast_path(
+    module: nn.MultiheadAttention, args: tuple[Any, ...], kwargs: dict[str, Any], in_fast_layer: bool = False
+) -> bool:
     """The conditions of ``nn.MultiheadAttention.forward``'s fast path (torch/nn/modules/activation.py), as a real
-    CPU run in the current grad mode would see them (boolean masks only; ``is_causal`` calls are left out)."""
+    CPU run in the current grad mode would see them (boolean masks only; ``is_causal`` calls are left out), or
+    ``in_fast_layer``: called by an ``nn.TransformerEncoderLayer`` that takes its own fast path."""
+    if in_fast_layer:
+        return True
     try:
         bound = inspect.signature(module.forward).bind(*args, **kwargs)
     except TypeError:
@@ -47,7 +80,7 @@ def takes_fast_path(module: nn.MultiheadAttention, args: tuple[Any, ...], kwargs
         and key is value
         and w is not None
         and b is not None
-        and query.dtype == w.dtype == b.dtype
+        and query.dtype == w.dtype == b.dtype  # type: ignore[union-attr]
         and not module.training
         and module.num_heads % 2 == 0
         and module.batch_first
@@ -56,7 +89,7 @@ def takes_fast_path(module: nn.MultiheadAttention, args: tuple[Any, ...], kwargs
         and not module.add_zero_attn
         and module._qkv_same_embed_dim
         and not torch.is_autocast_enabled()
-        and not (torch.is_grad_enabled() and any(t.requires_grad for t in (query, *params)))
+        and not (torch.is_grad_enabled() and any(t.requires_grad for t in (query, *params)))  # type: ignore[union-attr]
     )
 
 
@@ -91,7 +124,7 @@ def native_mha_cpu(
         scores = probs
     if not need_weights:
         del scores  # P·V went into q's storage
-        scores = None
+        scores = None  # type: ignore[assignment]
     ctx = x.new_empty((b, t, e))  # transform0213_gemm_nt_bias: the (B, T, E) context, then the projection
     out = x.new_empty((b, t, e))
     del ctx
@@ -102,23 +135,58 @@ def native_mha_cpu(
     return out.transpose(0, 1), weights
 
 
+def native_mha_real(a: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """On real CPU tensors (the CPU fallback), run ``torch._native_multi_head_attention`` itself, with the masks
+    merged as ``nn.MultiheadAttention.merge_masks`` merges them; ``a``: F.multi_head_attention_forward's bound
+    arguments (query (T, B, E)). Returns what that function returns. (Its buffers are inside one C++ kernel,
+    unseen by a dispatch mode: the caller allocates them first with ``native_mha_cpu``.)"""
+    q = a["query"].transpose(0, 1)  # (B, T, E)
+    b, t, e = q.shape
+    h = a["num_heads"]
+    attn_mask, padding = a.get("attn_mask"), a.get("key_padding_mask")
+    mask, mask_type = (padding, 1) if padding is not None else (None, None)
+    if attn_mask is not None:
+        per_head = attn_mask.view(b, -1, t, t) if attn_mask.dim() == 3 else attn_mask.view(1, 1, t, t)
+        per_head = per_head.expand(b, h, t, t)
+        mask, mask_type = per_head, 2
+        if padding is not None:
+            mask = per_head + padding.view(b, 1, 1, t).expand(-1, h, -1, -1)
+    out, weights = torch._native_multi_head_attention(
+        q, q, q, e, h, a["in_proj_weight"], a["in_proj_bias"], a["out_proj_weight"], a["out_proj_bias"], mask,
+        a.get("need_weights", True), a.get("average_attn_weights", True), mask_type,
+    )  # fmt: skip
+    return out.transpose(0, 1), weights
+
+
 @contextmanager
 def fast_path_flags(model: nn.Module, mode: Any) -> Iterator[None]:
     """While each ``nn.MultiheadAttention`` of ``model`` runs, ``mode.native_mha`` says whether a real CPU run
     would take its fast path; hooks removed on exit, error or not."""
     handles = []
 
+    fast_layers: list[bool] = []  # a stack: one entry per nn.TransformerEncoderLayer running
+
     def pre(module: Any, args: Any, kwargs: Any) -> None:
-        mode.native_mha = takes_fast_path(module, args, kwargs)
+        mode.native_mha = takes_fast_path(module, args, kwargs, bool(fast_layers) and fast_layers[-1])
 
     def post(module: Any, args: Any, output: Any) -> None:
         mode.native_mha = False
+
+    def layer_pre(module: Any, args: Any, kwargs: Any) -> None:
+        fast_layers.append(layer_takes_fast_path(module, args, kwargs))
+
+    def layer_post(module: Any, args: Any, output: Any) -> None:
+        if fast_layers:
+            fast_layers.pop()
 
     try:
         for m in model.modules():
             if isinstance(m, nn.MultiheadAttention):
                 handles.append(m.register_forward_pre_hook(pre, with_kwargs=True))
                 handles.append(m.register_forward_hook(post))
+            elif isinstance(m, nn.TransformerEncoderLayer):
+                handles.append(m.register_forward_pre_hook(layer_pre, with_kwargs=True))
+                handles.append(m.register_forward_hook(layer_post))
         yield
     finally:
         for h in handles:

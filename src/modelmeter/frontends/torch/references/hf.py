@@ -8,7 +8,6 @@ default inputs are read off the config (hf_inputs.py): token ids, images, audio 
 
 from __future__ import annotations
 
-import copy
 import json
 import warnings
 from collections.abc import Iterator
@@ -20,6 +19,8 @@ import torch
 
 from ....errors import ModelRefError
 from ..build import build_on_meta
+from ..measure.moe import use_grouped_experts
+from ..measure.ssm import use_scan_op
 from .base import Loaded
 from .hf_cache import cached_config, looks_like_repo_id
 
@@ -93,14 +94,10 @@ def load_config(path_text: str) -> Any:
 def build_model(config: Any) -> torch.nn.Module:
     """The config's model, on meta, in eval mode.
 
-    Mixture-of-experts layers use transformers' ``batched_mm`` experts (a copy of the config says so): its
-    default grouped-matmul kernels take no float32 on meta. Both multiply each routed token by its experts'
-    weights, so the MACs are the same.
+    Mixture-of-experts layers run transformers' default grouped-matmul experts, whose kernel gets a meta
+    twin (``moe.py``); ``batched_mm`` would gather a copy of every routed token's expert weights.
     """
     transformers = _transformers()
-    if getattr(config, "_experts_implementation", "") in (None, "grouped_mm"):
-        config = copy.deepcopy(config)
-        config._experts_implementation = "batched_mm"
     architectures = getattr(config, "architectures", None) or []
     cls = getattr(transformers, architectures[0], None) if architectures else None
     if architectures and cls is None:
@@ -125,6 +122,8 @@ def build_model(config: Any) -> torch.nn.Module:
     except Exception as exc:
         what = architectures[0] if cls is not None else f"AutoModel for {type(config).__name__}"
         raise ModelRefError(f"building {what} from its config raised {type(exc).__name__}: {exc}") from exc
+    use_grouped_experts(model)
+    use_scan_op(model)
     return model.eval()
 
 
@@ -148,7 +147,14 @@ def from_hf_config(config: Any, name: str, seq_len: int | None = None, batch: in
     except ModelRefError as exc:
         raise ModelRefError(f"{name}: {exc}") from exc
     # the default inputs are built only if none are given (summary(config, input_data={...}) never needs them)
-    return Loaded(model, name, make_inputs=lambda: model_inputs(model, config, seq_len, batch))
+    from .hf_inputs import check_positions
+
+    return Loaded(
+        model,
+        name,
+        make_inputs=lambda: model_inputs(model, config, seq_len, batch),
+        check_inputs=lambda args, kwargs: check_positions(model, config, args, kwargs),
+    )
 
 
 def load_reference(ref: str, options: AnalysisOptions) -> Loaded:
