@@ -379,3 +379,30 @@ def test_matmul_nbits_4bit(tmp_path):
     assert r.totals.macs == 2 * 64 * 16 == 2_048
     assert r.totals.flops == 2 * 2_048 + 2 * 1_024 + 2 * 16  # + the Relu on (2, 16)
     assert r.uncounted == {}
+
+
+def test_local_function_is_inlined(tmp_path):
+    # a model-local function "Block" (MatMul by its input W, then Relu) called twice on (1, 8) @ (8, 8):
+    # 2 calls * 64 MACs = 128; the ReLUs: 2 * 8 FLOPs
+    fn = helper.make_function(
+        "my.fns",
+        "Block",
+        ["x", "W"],
+        ["y"],
+        [helper.make_node("MatMul", ["x", "W"], ["h"]), helper.make_node("Relu", ["h"], ["y"])],
+        [helper.make_opsetid("", 17)],
+    )
+    nodes = [
+        helper.make_node("Block", ["x", "W"], ["a"], domain="my.fns", name="/b1/Block"),
+        helper.make_node("Block", ["a", "W"], ["y"], domain="my.fns", name="/b2/Block"),
+    ]
+    graph = helper.make_graph(nodes, "g", [io("x", 1, 8)], [io("y", 1, 8)], [weight("W", 8, 8)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("my.fns", 1)])
+    model.functions.append(fn)
+    model.ir_version = 10
+    path = tmp_path / "f.onnx"
+    onnx.save(model, str(path))
+    r = analyze_onnx(path)
+    assert r.totals.macs == 2 * 64
+    assert r.totals.flops == 2 * (2 * 64 + 8)
+    assert r.totals.params == 64 and r.uncounted == {}

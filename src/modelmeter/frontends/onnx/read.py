@@ -54,7 +54,21 @@ def read_model(path: str | os.PathLike[str]) -> Any:
         ) from None
     _check_model(model, where)
     check_external_data(model, p.parent, where)
-    return model
+    return _inline_functions(model, where)
+
+
+def _inline_functions(model: Any, where: str) -> Any:
+    """Calls of the model's own functions (``model.functions``: modules exported as functions) replaced by their
+    bodies, so every node inside is costed; onnx's inliner rewrites the protobuf, it runs nothing."""
+    if not model.functions:
+        return model
+    import onnx.inliner
+
+    try:
+        return onnx.inliner.inline_local_functions(model)
+    except (RuntimeError, ValueError, TypeError) as exc:
+        text = f"{where}: the model's local functions cannot be inlined ({_short(exc)}); the file is corrupt"
+        raise OnnxError(text) from None
 
 
 def _check_model(model: Any, where: str) -> None:
