@@ -25,6 +25,7 @@ from ..._report import LayerRecord
 from ...formulas import Cost
 from . import quantized_costs  # noqa: F401 - registers the quantized op adapters into ATEN_COSTS
 from .aten_costs import FAST_PATH_CHECKS, FUNCTION_COSTS, ZERO_COST, Call, adapter_for
+from .rnn_whole import run_whole
 
 
 def tensor_shapes(obj: Any) -> list[tuple[int, ...]]:
@@ -90,7 +91,7 @@ class Collector:
             return func(*args, **kwargs)
         self.inside_function += 1
         try:
-            out = func(*args, **kwargs)
+            out = run_whole(func, args, kwargs)  # an RNN's outputs without running its steps
         finally:
             self.inside_function -= 1
         name, adapter = entry

@@ -35,6 +35,7 @@ from .fused_attention import FusedAttentionOnMeta
 from .inputs import Inputs
 from .live import LiveBytes, SavedBytes
 from .params import _dtype_name, layer_records, packed_weights
+from .rnn_whole import RNNsWhole, backward_sink
 
 
 def _cost_of(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> Cost | None:
@@ -54,6 +55,20 @@ class CountCost(TorchDispatchMode):
         super().__init__()
         self.cost = Cost()
         self.uncounted: Counter[str] = Counter()
+        self._sink = backward_sink(self._add_whole)
+
+    def _add_whole(self, cost: Cost, uncounted: Counter[str]) -> None:
+        """The backward of a function counted whole (rnn_whole.py), reported instead of run op by op."""
+        self.cost = self.cost + cost
+        self.uncounted.update(uncounted)
+
+    def __enter__(self) -> CountCost:
+        self._sink.__enter__()
+        return super().__enter__()
+
+    def __exit__(self, *exc: Any) -> None:
+        super().__exit__(*exc)
+        self._sink.__exit__(*exc)
 
     def __torch_dispatch__(self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
@@ -190,7 +205,7 @@ def activation_peak(model: torch.nn.Module, inputs: Inputs, device: str) -> tupl
     args, kwargs = inputs.on(device)
     per_layer: dict[str, int] = {}
     tracker = LiveBytes()
-    with _output_bytes_hooks(model, per_layer), torch.no_grad(), FusedAttentionOnMeta():
+    with _output_bytes_hooks(model, per_layer), torch.no_grad(), FusedAttentionOnMeta(), RNNsWhole():
         with tracker:
             out = torch.func.functional_call(model, stand_ins, args, kwargs, tie_weights=True, strict=False)
             del out
