@@ -116,12 +116,10 @@ def summary(
     with preserved_torch_state():
         report, module, inputs = _summary(
             model, input_size, input_data, dtypes, device, strict, name, partial, trust_pickle,
-            attention=attention, seq_len=seq_len, batch=batch,
+            attention=attention, seq_len=seq_len, batch=batch, memory=memory_options,
         )  # fmt: skip
         if memory_options is not None and module is not None and not report.partial:
-            from .frontends.torch.memory import measure
-
-            report = dataclasses.replace(report, memory=measure(module, inputs, report.device, **memory_options))
+            # report.memory was measured in the analysis forward (one pass for counts and memory)
             from .frontends.torch.llm import add_llm_sizing, is_meta_causal_lm
 
             if is_meta_causal_lm(module):
@@ -156,6 +154,7 @@ def _summary(
     attention: str,
     seq_len: int | None,
     batch: int | None,
+    memory: dict[str, Any] | None = None,
 ) -> tuple[Report, Any, Any]:
     """The report, and the module and inputs it ran (None for a checkpoint's state dict: no forward)."""
     from .frontends.torch.analyze import analyze_module
@@ -200,7 +199,7 @@ def _summary(
         raise InputError("give input_size (e.g. (1, 3, 224, 224)) or input_data (tensors)")
     inputs = Inputs(input_size=input_size, input_data=input_data, dtypes=dtypes)
     report = analyze_module(
-        model, inputs, name=name, device=device, strict=strict, partial=partial, attention=attention
+        model, inputs, name=name, device=device, strict=strict, partial=partial, attention=attention, memory=memory
     )
     # what the source publishes (torchvision: num_params, _ops, acc@1) travels with the report, for `compare`
     if published:

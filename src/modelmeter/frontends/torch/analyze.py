@@ -10,7 +10,10 @@ from __future__ import annotations
 import copy
 import dataclasses
 import os
+from collections.abc import Mapping
+from contextlib import nullcontext
 from itertools import chain
+from typing import Any
 
 import torch
 from torch.utils._pytree import tree_leaves
@@ -19,8 +22,10 @@ from ..._report import Report, build_report
 from ...errors import ForwardError, InputError, UncountedOpsError
 from ...formulas.attention import ATTENTION_MODES
 from .collect import Collector, hooked
+from .fused_attention import FusedAttentionOnMeta
 from .guard import preserved_module
 from .inputs import Inputs
+from .live import LiveBytes
 from .params import layer_records, totals
 
 DEVICES = ("auto", "meta", "cpu")
@@ -60,13 +65,22 @@ def _available_bytes() -> int:
         return 1 << 62
 
 
-def _forward(model: torch.nn.Module, inputs: Inputs, device: str, collector: Collector) -> None:
+def _forward(model: torch.nn.Module, inputs: Inputs, device: str, collector: Collector, live: LiveBytes | None) -> None:
+    """One forward: counts and shapes into ``collector``; with ``live``, the activation peak in the same pass.
+
+    Attention runs as the fused kernel a real device picks (FusedAttentionOnMeta, under the collector's
+    function mode, which counts it whole): one op instead of the math decomposition, and the memory a real
+    device would use.
+    """
     stand_ins = _stand_ins(model, device)
     args, kwargs = inputs.on(device)
-    with preserved_module(model), hooked(model, collector) as mode, torch.no_grad():
+    if live is not None:
+        collector.output_bytes = {}
+    with preserved_module(model), FusedAttentionOnMeta(), hooked(model, collector) as mode, torch.no_grad():
         try:
-            with mode:
-                torch.func.functional_call(model, stand_ins, args, kwargs, tie_weights=True, strict=False)
+            with mode, live if live is not None else nullcontext():
+                out = torch.func.functional_call(model, stand_ins, args, kwargs, tie_weights=True, strict=False)
+                del out  # freed inside the tracker, as the separate memory pass did
         except Exception as exc:
             path, shapes = collector.stack[-1] if collector.stack else ("", [])
             kind = collector.records[path].type if path in collector.records else type(model).__name__
@@ -88,6 +102,7 @@ def analyze_module(
     strict: bool = False,
     attention: str = "full",
     partial: bool = False,
+    memory: Mapping[str, Any] | None = None,
 ) -> Report:
     """Count ``model``'s parameters and the compute of one forward on ``inputs``.
 
@@ -96,6 +111,8 @@ def analyze_module(
     ``attention="causal-aware"`` counts only the unmasked part of causal and sliding-window attention.
     ``partial=True``: if the forward fails, return what ran before it failed (``report.partial``,
     ``report.error``) instead of raising :class:`ForwardError`.
+    ``memory``: the keyword arguments of ``memory.measure``; the report then carries ``memory``, its
+    activation peak measured in the same forward as the counts (one pass, not two).
     """
     if not isinstance(model, torch.nn.Module):
         raise InputError(f"expected a torch.nn.Module, got {type(model).__name__}")
@@ -126,8 +143,9 @@ def analyze_module(
                     failed = (Collector(copy.deepcopy(template), attention), used, ForwardError(msg))
                 break
         attempt = Collector(copy.deepcopy(template), attention)
+        live = LiveBytes() if memory is not None else None
         try:
-            _forward(model, inputs, used, attempt)
+            _forward(model, inputs, used, attempt, live)
             collector, failed = attempt, None
             break
         except ForwardError as exc:
@@ -147,7 +165,14 @@ def analyze_module(
     if strict and uncounted:
         listed = ", ".join(f"{op} x{n}" for op, n in sorted(uncounted.items()))
         raise UncountedOpsError(f"strict: ops ran without a formula: {listed}", uncounted)
-    return _report(model, name, inputs, collector, used)
+    report = _report(model, name, inputs, collector, used)
+    if memory is not None:
+        from .memory import measure
+
+        assert live is not None and collector.output_bytes is not None
+        peak = (live.peak, collector.output_bytes)
+        report = dataclasses.replace(report, memory=measure(model, inputs, used, peak=peak, **memory))
+    return report
 
 
 def _report(model: torch.nn.Module, name: str | None, inputs: Inputs, collector: Collector, used: str) -> Report:

@@ -33,6 +33,12 @@ def tensor_shapes(obj: Any) -> list[tuple[int, ...]]:
     return [tuple(int(d) for d in t.shape) for t in tree_leaves(obj) if isinstance(t, torch.Tensor)]
 
 
+def _tensors_bytes(obj: Any) -> int:
+    """Bytes of the distinct tensors inside ``obj`` (as memory.py's per-layer output bytes count them)."""
+    seen = {id(t): t for t in tree_leaves(obj) if isinstance(t, torch.Tensor)}
+    return sum(t.numel() * t.element_size() for t in seen.values())
+
+
 class Collector:
     """Receives module enter/exit and op events; keeps records per module name."""
 
@@ -44,6 +50,7 @@ class Collector:
         self.op_costs: dict[str, tuple[int, Cost]] = {}
         self.uncounted: Counter[str] = Counter()
         self.inside_function = 0  # > 0 while a function counted by FUNCTION_COSTS runs
+        self.output_bytes: dict[str, int] | None = None  # set to {} to record each module's output bytes
 
     def enter(self, name: str, args: Any, kwargs: Any) -> None:
         shapes = tensor_shapes((args, kwargs))
@@ -57,6 +64,8 @@ class Collector:
         rec = self.records[name]
         if rec.calls == 1:
             rec.output_shapes = tensor_shapes(output)
+            if self.output_bytes is not None:
+                self.output_bytes[name] = _tensors_bytes(output)
         if self.stack and self.stack[-1][0] == name:
             self.stack.pop()
 

@@ -322,11 +322,18 @@ def measure(
     gpus: int | None = None,
     checkpointing: bool = False,
     attention: str = "full",
+    peak: tuple[int, dict[str, int]] | None = None,
 ) -> Memory:
-    """The ``memory`` part of a report for ``model`` on ``inputs`` (``device``: where the forward can run)."""
+    """The ``memory`` part of a report for ``model`` on ``inputs`` (``device``: where the forward can run).
+
+    ``peak``: the activation peak and per-layer output bytes when the analysis forward already measured them
+    (analyze.py does, in the same pass as the counts); measured here otherwise.
+    """
     total, by_dtype, buffers = weights(model, weights_dtype)
-    with _as_forward_error("the inference forward measuring memory"):
-        peak, per_layer = activation_peak(model, inputs, device)
+    if peak is None:
+        with _as_forward_error("the inference forward measuring memory"):
+            peak = activation_peak(model, inputs, device)
+    peak_bytes, per_layer = peak
     training = None
     if train:
         with _as_forward_error(f"the training step (train mode, {precision}, on {device})"):
@@ -335,7 +342,7 @@ def measure(
         weights=total,
         weights_by_dtype=tuple(by_dtype.items()),
         buffers=buffers,
-        activations_peak=peak,
+        activations_peak=peak_bytes,
         layer_output_bytes=tuple(per_layer.items()),
         weights_dtype=dtypes.canonical(weights_dtype) if weights_dtype else None,
         training=training,
