@@ -10,8 +10,8 @@ from __future__ import annotations
 import copy
 import dataclasses
 import os
-from collections.abc import Mapping
-from contextlib import nullcontext
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, nullcontext
 from itertools import chain
 from typing import Any
 
@@ -27,6 +27,7 @@ from .guard import preserved_module
 from .inputs import Inputs
 from .live import LiveBytes
 from .params import layer_records, totals
+from .strategy import choose_device
 
 DEVICES = ("auto", "meta", "cpu")
 
@@ -63,6 +64,16 @@ def _available_bytes() -> int:
         return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):  # not on every platform
         return 1 << 62
+
+
+@contextmanager
+def _one_thread() -> Iterator[None]:
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _forward(model: torch.nn.Module, inputs: Inputs, device: str, collector: Collector, live: LiveBytes | None) -> None:
@@ -106,8 +117,9 @@ def analyze_module(
 ) -> Report:
     """Count ``model``'s parameters and the compute of one forward on ``inputs``.
 
-    ``device="auto"`` runs on meta and falls back to real tensors on the CPU only if an op cannot run on
-    meta; the report's ``device`` says which was used. Counts do not depend on the device.
+    ``device="auto"`` runs where it is estimated cheaper (strategy.py: real compute on the CPU for small
+    image CNNs without a memory measurement, meta otherwise) and falls back to the other device if an op
+    cannot run there; the report's ``device`` says which was used. Counts do not depend on the device.
     ``attention="causal-aware"`` counts only the unmasked part of causal and sliding-window attention.
     ``partial=True``: if the forward fails, return what ran before it failed (``report.partial``,
     ``report.error``) instead of raising :class:`ForwardError`.
@@ -123,7 +135,11 @@ def analyze_module(
     if attention not in ATTENTION_MODES:
         raise InputError(f"attention must be one of {', '.join(ATTENTION_MODES)}, got {attention!r}")
     template = layer_records(model)
-    tried = ["meta", "cpu"] if device == "auto" else [device]
+    if device == "auto":  # the cheaper device first (strategy.py), the other if an op cannot run there
+        first = choose_device(model, inputs, memory=memory is not None)
+        tried = [first, "meta" if first == "cpu" else "cpu"]
+    else:
+        tried = [device]
     collector: Collector | None = None
     failed: tuple[Collector, str, ForwardError] | None = None  # the last attempt that failed
     used = tried[0]
@@ -145,7 +161,10 @@ def analyze_module(
         attempt = Collector(copy.deepcopy(template), attention)
         live = LiveBytes() if memory is not None else None
         try:
-            _forward(model, inputs, used, attempt, live)
+            # the CPU chosen for a small model runs on one thread: no time lost spinning up (or, on a shared
+            # machine, contending for) a thread pool for ops of a few microseconds
+            with _one_thread() if used == "cpu" and device == "auto" else nullcontext():
+                _forward(model, inputs, used, attempt, live)
             collector, failed = attempt, None
             break
         except ForwardError as exc:
