@@ -2,7 +2,7 @@
 
 Each class carries ``input_size``, the input its tutorial used; ``modelmeter summary
 examples/seed_models.py:LeNet5`` uses it when no ``--input`` is given. The hand counts are in each
-docstring and are checked exactly in tests/test_seeds.py.
+docstring and are checked exactly in tests/frontends/torch/test_seeds.py.
 """
 
 from torch import nn

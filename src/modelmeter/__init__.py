@@ -10,9 +10,7 @@
 """
 
 from . import spec as spec  # a public submodule, torch-free: modelmeter.spec.to_torch
-from ._api import summary
-from ._compare import CompareEntry, compare
-from ._report import InputInfo, LayerStats, OpStats, Report, Totals
+from ._api import compare, summary
 from ._version import __version__
 from .errors import (
     CheckpointError,
@@ -26,6 +24,8 @@ from .errors import (
 )
 from .formulas import Cost
 from .memory import Memory, Training
+from .report.compare import CompareEntry
+from .report.model import InputInfo, LayerStats, OpStats, Report, Totals
 
 __all__ = [
     "CheckpointError",

@@ -1,21 +1,15 @@
-"""The library entry points; heavy frameworks are imported only when a model needs them."""
+"""The library entry points: build the options once, pick the frontend that claims the model, return its Report.
+Heavy frameworks are imported only when a model needs them (by the frontend)."""
 
 from __future__ import annotations
 
-import dataclasses
-import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from ._report import Report
-from .errors import InputError, ModelMeterError
-
-
-def _require_torch() -> None:
-    try:
-        import torch  # noqa: F401
-    except ImportError as exc:
-        raise ModelMeterError("PyTorch is not installed; pip install 'modelmeter[torch]'") from exc
+from .frontends.registry import frontend_for
+from .options import AnalysisOptions, MemoryOptions
+from .report.compare import CompareEntry, analyze, select
+from .report.model import Report
 
 
 def summary(
@@ -72,142 +66,112 @@ def summary(
     the KV cache (at ``kv_dtype``, default the config's dtype), prefill vs decode per token, and with
     ``tokens`` (``"1T"``) the training FLOPs of that token budget beside 6·N·D.
     """
+    options = analysis_options(
+        input_size, input_data, dtypes=dtypes, device=device, strict=strict, name=name, attention=attention,
+        seq_len=seq_len, batch=batch, partial=partial, trust_pickle=trust_pickle, memory=memory,
+        weights_dtype=weights_dtype, train=train, optimizer=optimizer, precision=precision, gpus=gpus,
+        checkpointing=checkpointing, kv_dtype=kv_dtype, tokens=tokens,
+    )  # fmt: skip
+    return frontend_for(model).analyze(model, options)
+
+
+def analysis_options(
+    input_size: Sequence[int] | Sequence[Sequence[int]] | None = None,
+    input_data: Any = None,
+    *,
+    dtypes: Sequence[Any] | None = None,
+    device: str = "auto",
+    strict: bool = False,
+    name: str | None = None,
+    attention: str = "full",
+    seq_len: int | None = None,
+    batch: int | None = None,
+    partial: bool = False,
+    trust_pickle: bool = False,
+    memory: bool = False,
+    weights_dtype: str | None = None,
+    train: bool = False,
+    optimizer: str = "adamw",
+    precision: str = "fp32",
+    gpus: int | None = None,
+    checkpointing: bool = False,
+    kv_dtype: str | None = None,
+    tokens: str | int | None = None,
+) -> AnalysisOptions:
+    """:func:`summary`'s keyword arguments as :class:`AnalysisOptions`, the memory choices checked (one clear
+    :class:`~modelmeter.errors.UsageError` naming the choices) before any model is built."""
     memory_options = None
     if memory or train or weights_dtype is not None or kv_dtype is not None or tokens is not None:
         from .memory.dtypes import canonical
+        from .memory.llm import parse_tokens
         from .memory.training import check
 
         check(optimizer, precision)
         if kv_dtype is not None:
             canonical(kv_dtype)
         if tokens is not None:
-            from .memory.llm import parse_tokens
-
             parse_tokens(tokens)
-        memory_options = {
-            "weights_dtype": canonical(weights_dtype) if weights_dtype is not None else None,
-            "train": train,
-            "optimizer": optimizer,
-            "precision": precision,
-            "gpus": gpus,
-            "checkpointing": checkpointing,
-            "attention": attention,
-        }
-    from .spec import Spec, is_spec_path
-
-    if is_spec_path(model) or isinstance(model, (Mapping, Spec)):
-        if input_size is not None or input_data is not None:
-            where = os.fspath(model) if isinstance(model, (str, os.PathLike)) else "the spec"
-            raise InputError(f"{where}: a layer spec gives its own input shape; drop input_size/--input")
-        from .spec import analyze
-
-        report = analyze(model, name=name)
-        if strict and report.uncounted:
-            from .errors import UncountedOpsError
-
-            listed = ", ".join(f"{op} x{n}" for op, n in sorted(report.uncounted.items()))
-            raise UncountedOpsError(f"strict: layers without a formula: {listed}", report.uncounted)
-        if memory_options is not None:  # memory is measured by running the spec's network, built on meta
-            report = _spec_memory(model, report, memory_options)
-        return report
-    _require_torch()
-    from .frontends.torch.guard import preserved_torch_state
-
-    with preserved_torch_state():
-        report, module, inputs = _summary(
-            model, input_size, input_data, dtypes, device, strict, name, partial, trust_pickle,
-            attention=attention, seq_len=seq_len, batch=batch, memory=memory_options,
-        )  # fmt: skip
-        if memory_options is not None and module is not None and not report.partial:
-            # report.memory was measured in the analysis forward (one pass for counts and memory)
-            from .frontends.torch.llm import add_llm_sizing, is_meta_causal_lm
-
-            if is_meta_causal_lm(module):
-                report = add_llm_sizing(report, module, inputs, kv_dtype, tokens)
-        return report
-
-
-def _spec_memory(source: Any, report: Report, options: dict[str, Any]) -> Report:
-    _require_torch()
-    from .frontends.torch.build import build_on_meta
-    from .frontends.torch.inputs import Inputs
-    from .frontends.torch.memory import measure
-    from .spec import load, to_torch
-
-    spec = load(source) if not hasattr(source, "input") else source
-    module = build_on_meta(lambda: to_torch(spec))
-    memory = measure(module, Inputs(input_size=spec.input), "meta", **options)
-    return dataclasses.replace(report, memory=memory)
-
-
-def _summary(
-    model: Any,
-    input_size: Any,
-    input_data: Any,
-    dtypes: Sequence[Any] | None,
-    device: str,
-    strict: bool,
-    name: str | None,
-    partial: bool,
-    trust_pickle: bool,
-    *,
-    attention: str,
-    seq_len: int | None,
-    batch: int | None,
-    memory: dict[str, Any] | None = None,
-) -> tuple[Report, Any, Any]:
-    """The report, and the module and inputs it ran (None for a checkpoint's state dict: no forward)."""
-    from .frontends.torch.analyze import analyze_module
-    from .frontends.torch.inputs import Inputs
-
-    loaded, ref = None, None
-    published: dict[str, Any] = {}
-    if isinstance(model, (str, os.PathLike)):
-        from .frontends.torch.checkpoint import checkpoint_report, is_checkpoint, read_checkpoint
-        from .frontends.torch.references import Loaded, load
-
-        ref = os.fspath(model)
-        if is_checkpoint(ref):
-            got = read_checkpoint(ref, trust_pickle=trust_pickle)
-            if not isinstance(got, tuple):  # a trusted pickled nn.Module: analyze it like any model
-                loaded = Loaded(got, name or os.path.basename(ref))
-            else:
-                report = checkpoint_report(name or os.path.basename(ref), *got)
-                if input_size is not None or input_data is not None:
-                    note = "a state dict has no forward; the input given was not used"
-                    report = dataclasses.replace(report, notes=(*report.notes, note))
-                return report, None, None
-        else:
-            loaded = load(ref, seq_len=seq_len, batch=batch)
-    elif _is_hf_config(model):
-        from .frontends.torch.references import from_hf_config
-
-        loaded = from_hf_config(model, type(model).__name__.removesuffix("Config"), seq_len, batch)
-    elif seq_len is not None or batch is not None:
-        raise InputError("seq_len and batch apply to Hugging Face models; give input_size or input_data")
-    if loaded is not None:
-        model, name = loaded.model, name or loaded.name
-        published = loaded.published
-        if input_size is None and input_data is None:
-            if loaded.input_data is not None:
-                input_data = loaded.input_data
-            elif loaded.input_size is None:
-                raise InputError(f"{ref or loaded.name}: no default input size; give one, e.g. --input 1,3,224,224")
-            else:
-                input_size = loaded.input_size
-    if input_size is None and input_data is None:
-        raise InputError("give input_size (e.g. (1, 3, 224, 224)) or input_data (tensors)")
-    inputs = Inputs(input_size=input_size, input_data=input_data, dtypes=dtypes)
-    report = analyze_module(
-        model, inputs, name=name, device=device, strict=strict, partial=partial, attention=attention, memory=memory
+        memory_options = MemoryOptions(
+            weights_dtype=canonical(weights_dtype) if weights_dtype is not None else None,
+            train=train,
+            optimizer=optimizer,
+            precision=precision,
+            gpus=gpus,
+            checkpointing=checkpointing,
+            kv_dtype=kv_dtype,
+            tokens=tokens,
+        )
+    return AnalysisOptions(
+        input_size=input_size,
+        input_data=input_data,
+        dtypes=dtypes,
+        device=device,
+        strict=strict,
+        name=name,
+        attention=attention,
+        seq_len=seq_len,
+        batch=batch,
+        partial=partial,
+        trust_pickle=trust_pickle,
+        memory=memory_options,
     )
-    # what the source publishes (torchvision: num_params, _ops, acc@1) travels with the report, for `compare`
-    if published:
-        report = dataclasses.replace(report, published=tuple(published.items()))
-    return report, model, inputs
 
 
-def _is_hf_config(obj: Any) -> bool:
-    from .frontends.torch.hf import is_config
+def expand(refs: Iterable[str]) -> list[str]:
+    """Replace each pattern (``torchvision:resnet*``, ``FILE.py:*``) by the references it matches (sorted),
+    keeping plain references as given; a pattern that matches nothing is an error naming it."""
+    from .frontends.torch.references.patterns import expand as expand_patterns
 
-    return is_config(obj)
+    return expand_patterns(refs)
+
+
+def compare(
+    models: Iterable[str],
+    *,
+    input_size: Sequence[int] | Sequence[Sequence[int]] | None = None,
+    dtypes: Sequence[Any] | None = None,
+    device: str = "auto",
+    strict: bool = False,
+    sort: str | None = "macs",
+    reverse: bool = False,
+    max_params: int | None = None,
+    max_macs: int | None = None,
+    memory: bool = True,
+    on_start: Callable[[str], None] | None = None,
+    on_done: Callable[[CompareEntry], None] | None = None,
+) -> list[CompareEntry]:
+    """Analyse every model (references or patterns: ``torchvision:resnet*`` / ``torchvision:*`` expand over
+    torchvision's classification models, ``FILE.py:*`` over the ``nn.Module`` classes defined in the file) and
+    return them filtered and sorted:
+    ``modelmeter.compare(["torchvision:*"], max_params=5_000_000, sort="acc@1", reverse=True)``.
+
+    A model that fails is a :class:`CompareEntry` with ``error`` set, placed last; the others still run.
+    ``on_start`` / ``on_done`` are called around each model (the CLI drives its progress bar with them).
+    ``memory=True`` also measures each model's inference activation peak (one more forward on meta).
+    """
+
+    def one(ref: str) -> Report:
+        return summary(ref, input_size=input_size, dtypes=dtypes, device=device, strict=strict, memory=memory)
+
+    entries = analyze(expand(models), one, on_start=on_start, on_done=on_done)
+    return select(entries, sort=sort, reverse=reverse, max_params=max_params, max_macs=max_macs)

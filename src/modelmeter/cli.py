@@ -10,17 +10,11 @@ from typing import Any
 
 import click
 
-from ._compare import SORT_KEYS
 from ._version import __version__
 from .errors import ForwardError, ModelMeterError, UsageError
+from .options import ATTENTION_MODES, DEVICES, FORMATS, OPTIMIZERS, PRECISIONS, SORT_KEYS, WEIGHT_DTYPES
 
-DEVICES = ("auto", "meta", "cpu")  # mirrors frontends.torch.analyze.DEVICES without importing torch
-# mirror modelmeter.memory.{dtypes,training} (no torch there, but keep the CLI's import light)
-WEIGHT_DTYPES = ("fp32", "bf16", "fp16", "fp8", "int8", "int4")
-OPTIMIZERS = ("sgd", "sgd-momentum", "adam", "adamw")
-PRECISIONS = ("fp32", "bf16-mixed", "fp16-mixed")
-ATTENTION = ("full", "causal-aware")  # mirrors formulas.attention.ATTENTION_MODES
-FORMATS = ("table", "json", "csv", "markdown", "html")
+ATTENTION = ATTENTION_MODES
 
 
 def _render(report: Any, fmt: str, depth: int | None) -> str:
@@ -270,12 +264,13 @@ def compare(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from . import _compare as cmp
+    from ._api import compare as run_compare
+    from ._api import expand
     from .render import comparison as render
 
     limits = _count_option(max_params, "--max-params"), _count_option(max_macs, "--max-macs")
     sizes = [parse_shape(s) for s in inputs] or None
-    refs = cmp.expand(models)  # expanded here for the progress bar's total; expanding again is a no-op
+    refs = expand(models)  # expanded here for the progress bar's total; expanding again is a no-op
     err = Console(stderr=True)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err, transient=True, disable=len(refs) < 2) as bar:
@@ -284,7 +279,7 @@ def compare(
         def start(ref: str) -> None:
             bar.update(task, description=ref)
 
-        shown = cmp.compare(
+        shown = run_compare(
             refs, input_size=sizes, dtypes=list(dtypes) or None, device=device, strict=strict, sort=sort,
             reverse=reverse, max_params=limits[0], max_macs=limits[1], memory=memory,
             on_start=start, on_done=lambda _: bar.advance(task),

@@ -2,8 +2,8 @@
 module, no active dispatch or function mode, no patched torch function, global settings and random state as
 they were, and the model's state dict (bytes), devices, dtypes, modes and requires_grad flags unchanged.
 
-(The basic checks after success and a raising forward live in tests/test_side_effects.py; these add Ctrl-C,
-global flags a forward flips, in-place writes to weights, and the dispatch-mode stacks.)"""
+(The basic checks after success and a raising forward live in tests/frontends/torch/test_side_effects.py; these
+add Ctrl-C, global flags a forward flips, in-place writes to weights, and the dispatch-mode stacks.)"""
 
 from __future__ import annotations
 

@@ -21,11 +21,10 @@ from __future__ import annotations
 
 from math import prod
 
+from ..options import ATTENTION_MODES  # noqa: F401 - re-exported, the modes this module counts
 from .elementwise import softmax_cost
 from .linear import linear_cost
 from .registry import Cost, Shape, register
-
-ATTENTION_MODES = ("full", "causal-aware")
 
 
 def visible_pairs(t_q: int, t_k: int, window: int | None = None, offset: int = 0) -> int:

@@ -1,7 +1,7 @@
 """Backward (gradient) arithmetic that is not a multiply-accumulate: FLOPs only, counted per element.
 
 Matrix products and convolutions in backward are MAC kernels priced by their forward formulas (see
-``frontends/torch/backward_costs.py``). Every other gradient follows the rule of ``elementwise.py``, one FLOP per
+``frontends/torch/costs/backward.py``). Every other gradient follows the rule of ``elementwise.py``, one FLOP per
 elementary step, applied to the derivative as PyTorch computes it (``tools/autograd/derivatives.yaml``), plus
 one multiply by the incoming gradient g where there is one:
 

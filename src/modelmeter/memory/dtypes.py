@@ -8,6 +8,7 @@ elements at ``b`` bits takes ``ceil(n * b / 8)`` bytes.
 from __future__ import annotations
 
 from ..errors import UsageError
+from ..options import WEIGHT_DTYPES
 
 # canonical name -> bits per element
 BITS: dict[str, int] = {
@@ -30,7 +31,7 @@ ALIASES: dict[str, str] = {
     "uint4": "int4", "nf4": "int4", "fp4": "int4",
 }  # fmt: skip
 
-CHOICES = ("fp32", "bf16", "fp16", "fp8", "int8", "int4")
+CHOICES = WEIGHT_DTYPES
 
 
 def canonical(name: str) -> str:

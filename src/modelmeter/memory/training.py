@@ -21,9 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import UsageError
+from ..options import OPTIMIZERS, PRECISIONS
 
-OPTIMIZERS = ("sgd", "sgd-momentum", "adam", "adamw")
-PRECISIONS = ("fp32", "bf16-mixed", "fp16-mixed")
 STRATEGIES = ("ddp", "zero1", "zero2", "zero3", "tp")
 
 # fp32 state tensors the optimizer keeps per parameter: SGD none, momentum buffer, Adam exp_avg + exp_avg_sq

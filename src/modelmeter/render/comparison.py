@@ -14,7 +14,7 @@ from .. import _units as u
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from .._compare import CompareEntry
+    from ..report.compare import CompareEntry
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .._report import Report
+    from ..report.model import Report
 
 
 def _cell(value: Any) -> Any:

@@ -18,8 +18,8 @@ from . import svg
 from .markdown import totals_rows
 
 if TYPE_CHECKING:
-    from .._compare import CompareEntry
-    from .._report import LayerStats, Report
+    from ..report.compare import CompareEntry
+    from ..report.model import LayerStats, Report
 
 # default-src 'none': no request of any kind (scripts, styles, images, fonts, fetch) leaves the page
 CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'"

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from .. import _units as u
 
 if TYPE_CHECKING:
-    from .._report import Report
+    from ..report.model import Report
 
 
 def _esc(text: str) -> str:

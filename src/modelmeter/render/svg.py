@@ -14,7 +14,7 @@ from html import escape
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .._report import Report
+    from ..report.model import Report
 
 # Okabe-Ito-like palette, readable for colour-blind readers and in greyscale print
 PALETTE = (

@@ -10,7 +10,7 @@ from .. import _units as u
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
 
-    from .._report import LayerStats, Report
+    from ..report.model import LayerStats, Report
 
 
 def _output_shape(row: LayerStats) -> str:

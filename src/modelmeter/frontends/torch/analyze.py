@@ -10,26 +10,23 @@ from __future__ import annotations
 import copy
 import dataclasses
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from itertools import chain
-from typing import Any
 
 import torch
 from torch.utils._pytree import tree_leaves
 
-from ..._report import Report, build_report
 from ...errors import ForwardError, InputError, UncountedOpsError
-from ...formulas.attention import ATTENTION_MODES
-from .collect import Collector, hooked
-from .fused_attention import FusedAttentionOnMeta
+from ...options import ATTENTION_MODES, DEVICES, MemoryOptions
+from ...report.model import Report, build_report
+from .collect.collector import Collector, hooked
+from .collect.params import layer_records, totals
 from .guard import preserved_module
 from .inputs import Inputs
-from .live import LiveBytes
-from .params import layer_records, totals
+from .measure.fused_attention import FusedAttentionOnMeta
+from .measure.live import LiveBytes
 from .strategy import choose_device
-
-DEVICES = ("auto", "meta", "cpu")
 
 
 def _stand_ins(model: torch.nn.Module, device: str) -> dict[str, torch.Tensor]:
@@ -113,7 +110,7 @@ def analyze_module(
     strict: bool = False,
     attention: str = "full",
     partial: bool = False,
-    memory: Mapping[str, Any] | None = None,
+    memory: MemoryOptions | None = None,
 ) -> Report:
     """Count ``model``'s parameters and the compute of one forward on ``inputs``.
 
@@ -123,8 +120,8 @@ def analyze_module(
     ``attention="causal-aware"`` counts only the unmasked part of causal and sliding-window attention.
     ``partial=True``: if the forward fails, return what ran before it failed (``report.partial``,
     ``report.error``) instead of raising :class:`ForwardError`.
-    ``memory``: the keyword arguments of ``memory.measure``; the report then carries ``memory``, its
-    activation peak measured in the same forward as the counts (one pass, not two).
+    ``memory``: the report also carries ``memory`` (measure/memory.py), its activation peak measured in the
+    same forward as the counts (one pass, not two).
     """
     if not isinstance(model, torch.nn.Module):
         raise InputError(f"expected a torch.nn.Module, got {type(model).__name__}")
@@ -186,11 +183,12 @@ def analyze_module(
         raise UncountedOpsError(f"strict: ops ran without a formula: {listed}", uncounted)
     report = _report(model, name, inputs, collector, used)
     if memory is not None:
-        from .memory import measure
+        from .measure.memory import measure
 
         assert live is not None and collector.output_bytes is not None
         peak = (live.peak, collector.output_bytes)
-        report = dataclasses.replace(report, memory=measure(model, inputs, used, peak=peak, **memory))
+        measured = measure(model, inputs, used, memory, attention=attention, peak=peak)
+        report = dataclasses.replace(report, memory=measured)
     return report
 
 

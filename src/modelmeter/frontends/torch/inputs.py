@@ -12,8 +12,8 @@ from typing import Any
 import torch
 from torch.utils._pytree import tree_leaves, tree_map
 
-from ..._report import InputInfo
 from ...errors import InputError
+from ...report.model import InputInfo
 
 InputSize = Sequence[int] | Sequence[Sequence[int]]
 

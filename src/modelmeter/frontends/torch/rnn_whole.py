@@ -35,7 +35,7 @@ from torch.utils._python_dispatch import _disable_current_modes, _get_current_di
 from torch.utils._pytree import tree_leaves
 
 from ...formulas import Cost
-from .live import LiveBytes
+from .measure.live import LiveBytes
 
 RNN_FUNCTIONS = frozenset((torch.lstm, torch.gru, torch.rnn_tanh, torch.rnn_relu))
 PROBE_STEPS = (2, 3)
@@ -176,7 +176,7 @@ def _probe_backward(
 ) -> tuple[tuple[Cost, Cost], tuple[Counter[str], Counter[str]]]:
     """The cost of the backward at each probe length (and the ops without a formula it ran), with gradients
     arriving at the outputs in ``grads``."""
-    from .aten_costs import ZERO_COST, Call, adapter_for
+    from .costs.forward import ZERO_COST, Call, adapter_for
 
     costs, missing = [], []
     for steps in PROBE_STEPS:

@@ -1,0 +1,25 @@
+"""The frontends ``summary`` chooses from: the first whose ``claims`` accepts the model analyses it.
+
+Adding one (ONNX, Keras) = a folder ``frontends/NAME/`` whose ``frontend.py`` defines the class, plus one line
+in ``FRONTENDS`` before the torch frontend (the fallback: it claims every reference string and object, and
+its loaders name the known kinds when none fits).
+"""
+
+from __future__ import annotations
+
+from .base import Frontend
+from .spec.frontend import SpecFrontend
+from .torch.frontend import TorchFrontend
+
+FRONTENDS: tuple[Frontend, ...] = (
+    SpecFrontend(),
+    TorchFrontend(),  # last: the fallback
+)
+
+
+def frontend_for(model: object) -> Frontend:
+    """The frontend that analyses ``model`` (a reference string, a path, a spec mapping, a model object)."""
+    for frontend in FRONTENDS:
+        if frontend.claims(model):
+            return frontend
+    return FRONTENDS[-1]

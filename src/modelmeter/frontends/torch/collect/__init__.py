@@ -1,0 +1,1 @@
+"""Collecting records from a forward: the dispatch/function modes, module hooks, parameters and layer attributes."""

@@ -1,0 +1,1 @@
+"""Measurements on meta tensors: memory (live bytes, saved activations), checkpointing, LLM sizing."""

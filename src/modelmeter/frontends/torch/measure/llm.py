@@ -1,0 +1,226 @@
+"""LLMs from a ``transformers`` config object, on meta: parameters by part, KV cache, prefill vs decode,
+training memory and FLOPs, all from the model's own forward and backward (no weights, no hub).
+
+This holds the smallest builder the memory work needs (``AutoModelForCausalLM.from_config`` on meta); the
+``hf:`` reference loader resolves configs from files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import torch
+
+from ....errors import ModelRefError
+from ....memory import dtypes
+from ....memory.kv_cache import kv_cache_bytes
+from ....memory.llm import PARTS, LLMSizing, MoE, parse_tokens
+from ....report.model import Report
+from .memory import counted, total_cost
+
+
+def build_causal_lm(config: Any) -> torch.nn.Module:
+    """The config's causal LM on meta, in eval mode."""
+    try:
+        import transformers
+    except ImportError as exc:
+        raise ModelRefError("LLM configs need transformers; pip install 'modelmeter[hf]'") from exc
+    try:
+        with torch.device("meta"):
+            model = transformers.AutoModelForCausalLM.from_config(config)
+    except Exception as exc:  # noqa: BLE001 - any constructor failure becomes one clear error
+        what = type(config).__name__
+        raise ModelRefError(f"building a causal LM from {what} raised {type(exc).__name__}: {exc}") from exc
+    return model.eval()
+
+
+def _part(path: str, module: torch.nn.Module) -> str:
+    segments = path.lower().split(".")
+    if isinstance(module, torch.nn.Embedding):
+        return "embedding"
+    if "norm" in type(module).__name__.lower():
+        return "norm"
+    if segments[-1] in ("lm_head", "head", "output"):
+        return "head"
+    if any("attn" in s or "attention" in s for s in segments):
+        return "attention"
+    if any(k in s for s in segments for k in ("mlp", "feed_forward", "ffn", "expert", "moe")):
+        return "mlp"
+    return "other"
+
+
+def params_by_part(model: torch.nn.Module) -> tuple[dict[str, int], int]:
+    """Unique parameter elements by part (a tied head is counted once, with the embedding), and experts'."""
+    parts = dict.fromkeys(PARTS, 0)
+    seen: set[int] = set()
+    expert = 0
+    for path, module in model.named_modules():
+        for name, p in module.named_parameters(recurse=False):
+            if id(p) in seen:
+                continue
+            seen.add(id(p))
+            parts[_part(path, module)] += p.numel()
+            if "experts" in f"{path}.{name}".split("."):
+                expert += p.numel()
+    return parts, expert
+
+
+def _moe(config: Any, total: int, expert_params: int) -> MoE | None:
+    experts = next(
+        (getattr(config, a) for a in ("num_local_experts", "num_experts", "n_routed_experts") if getattr(config, a, 0)),
+        0,
+    )
+    k = getattr(config, "num_experts_per_tok", 0) or 0
+    if not experts or not k or not expert_params:
+        return None
+    # each token runs k of the E experts: the other (E - k) / E of the expert weights are idle for it
+    active = total - expert_params + expert_params * k // experts
+    return MoE(experts=experts, experts_per_token=k, expert_params=expert_params, active_params=active)
+
+
+def _cache_elements(cache: Any) -> int:
+    """Elements in a transformers cache object: ``layers[i].keys / .values`` (transformers >= 4.56), or the
+    ``key_cache`` / ``value_cache`` lists of older DynamicCache versions."""
+    if hasattr(cache, "layers"):
+        holders = [vars(layer).values() for layer in cache.layers]
+    elif hasattr(cache, "key_cache"):
+        holders = [cache.key_cache, cache.value_cache]
+    else:
+        raise ModelRefError(f"cannot read the KV cache of type {type(cache).__name__}")
+    seen: dict[int, torch.Tensor] = {}
+    for values in holders:
+        for value in values:
+            if isinstance(value, torch.Tensor):
+                seen.setdefault(id(value), value)
+    return sum(t.numel() for t in seen.values())
+
+
+def _kv_formula(config: Any, seq: int, batch: int, nbytes: float) -> int | None:
+    layers = getattr(config, "num_hidden_layers", None)
+    heads = getattr(config, "num_attention_heads", None)
+    if not layers or not heads:
+        return None
+    kv_heads = getattr(config, "num_key_value_heads", None) or heads
+    head_dim = getattr(config, "head_dim", None) or config.hidden_size // heads
+    return kv_cache_bytes(layers, kv_heads, head_dim, seq, batch, nbytes)
+
+
+def _config_dtype(config: Any, model: torch.nn.Module) -> str:
+    dt = getattr(config, "dtype", None) or getattr(config, "torch_dtype", None)
+    if dt is None:
+        dt = next(model.parameters()).dtype
+    return dtypes.canonical(str(dt))
+
+
+def llm_summary(
+    config: Any,
+    *,
+    seq_len: int = 2048,
+    batch: int = 1,
+    kv_dtype: str | None = None,
+    tokens: str | int | None = None,
+    train: bool = True,
+    optimizer: str = "adamw",
+    precision: str = "bf16-mixed",
+    gpus: int | None = None,
+    weights_dtype: str | None = None,
+) -> Report:
+    """A report of the causal LM of ``config`` for ``batch`` x ``seq_len`` tokens, with ``memory`` (KV cache
+    included) and ``llm`` (parts, MoE, prefill/decode, token budget) filled in."""
+    from ...._api import summary
+
+    model = build_causal_lm(config)
+    ids = torch.zeros(batch, seq_len, dtype=torch.long, device="meta")
+    report = summary(
+        model,
+        input_data={"input_ids": ids},  # use_cache as configured: prefill builds its KV cache
+        name=type(config).__name__.removesuffix("Config") or "llm",
+        train=train,
+        optimizer=optimizer,
+        precision=precision,
+        gpus=gpus,
+        weights_dtype=weights_dtype,
+        memory=True,
+        device="meta",
+    )
+    return with_llm_sizing(report, model, seq_len=seq_len, batch=batch, kv_dtype=kv_dtype, tokens=tokens)
+
+
+def with_llm_sizing(
+    report: Report,
+    model: torch.nn.Module,
+    *,
+    seq_len: int,
+    batch: int = 1,
+    kv_dtype: str | None = None,
+    tokens: str | int | None = None,
+) -> Report:
+    """``report`` (of ``model`` on ``batch`` x ``seq_len`` token ids) with ``llm`` and ``memory.kv_cache`` added.
+
+    ``model`` is a transformers causal LM built on meta (``build_causal_lm``, or the ``hf:`` loader); its
+    ``config`` gives the cache layout and MoE routing. Runs a prefill and one decode step on meta.
+    """
+    config = model.config
+    ids = torch.zeros(batch, seq_len, dtype=torch.long, device="meta")
+    kv_name = dtypes.canonical(kv_dtype) if kv_dtype else _config_dtype(config, model)
+    kv_bits = dtypes.BITS[kv_name]
+    with torch.no_grad():
+        with counted(model) as prefill:
+            out = model(input_ids=ids, use_cache=True)
+        cache = out.past_key_values
+        kv = -(-_cache_elements(cache) * kv_bits // 8)
+        next_token = torch.zeros(batch, 1, dtype=torch.long, device="meta")
+        with counted(model) as decode:  # one token attending to the seq_len tokens in the cache
+            model(input_ids=next_token, past_key_values=cache, use_cache=True)
+    parts, expert = params_by_part(model)
+    total = report.totals.params
+    training = report.memory.training if report.memory else None
+    per_token = training.total_flops // training.tokens if training and training.tokens else None
+    macs_per_token = (
+        (training.forward_macs + training.backward_macs) // training.tokens if training and training.tokens else None
+    )
+    prefill_cost, decode_cost = total_cost(prefill), total_cost(decode)
+    sizing = LLMSizing(
+        params=total,
+        params_by_part=tuple(parts.items()),
+        moe=_moe(config, total, expert),
+        seq_len=seq_len,
+        batch=batch,
+        kv_dtype=kv_name,
+        kv_cache=kv,
+        kv_cache_formula=_kv_formula(config, seq_len, batch, kv_bits / 8),
+        prefill_flops_per_token=prefill_cost.flops // (batch * seq_len),
+        decode_flops_per_token=decode_cost.flops // batch,
+        prefill_macs_per_token=prefill_cost.macs // (batch * seq_len),
+        decode_macs_per_token=decode_cost.macs // batch,
+        training_flops_per_token=per_token,
+        training_macs_per_token=macs_per_token,
+        tokens=parse_tokens(tokens) if tokens is not None else None,
+    )
+    memory = replace(report.memory, kv_cache=kv) if report.memory else None
+    return replace(report, memory=memory, llm=sizing)
+
+
+def is_meta_causal_lm(model: Any) -> bool:
+    """A transformers causal LM whose weights are all on meta (built from a config here or by ``hf:``)."""
+    head = getattr(model, "get_output_embeddings", None)
+    return (
+        isinstance(model, torch.nn.Module)
+        and hasattr(model, "config")
+        and callable(head)
+        and head() is not None
+        and all(p.is_meta for p in model.parameters())
+    )
+
+
+def add_llm_sizing(
+    report: Report, model: torch.nn.Module, inputs: Any, kv_dtype: str | None, tokens: str | int | None
+) -> Report:
+    """:func:`with_llm_sizing` for a report whose input was token ids (B, T) (``input_ids``, or the first
+    positional input); the report unchanged for any other input."""
+    ids = inputs.kwargs.get("input_ids", inputs.args[0] if inputs.args else None)
+    if not isinstance(ids, torch.Tensor) or ids.dim() != 2 or ids.dtype.is_floating_point:
+        return report
+    batch, seq_len = int(ids.shape[0]), int(ids.shape[1])
+    return with_llm_sizing(report, model, seq_len=seq_len, batch=batch, kv_dtype=kv_dtype, tokens=tokens)

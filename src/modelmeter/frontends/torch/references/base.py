@@ -1,0 +1,53 @@
+"""What a reference loader returns, and how a kind of reference is registered (``references/__init__.py``)."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import torch
+
+    from ....options import AnalysisOptions
+    from ....report import Report
+
+
+@dataclass
+class Loaded:
+    """A model built from a reference (on meta, in eval mode), with what its source says about it."""
+
+    model: torch.nn.Module | None
+    name: str
+    input_size: list[tuple[int, ...]] | None = None
+    published: dict[str, Any] = field(default_factory=dict)
+    input_data: Any = None  # default inputs as meta tensors, where sizes alone do not say it (token ids)
+    report: Report | None = None  # a report made without a forward (a checkpoint's state dict): no model to run
+
+
+@dataclass(frozen=True)
+class ReferenceKind:
+    """One kind of model reference: ``claims(ref)`` is cheap (a prefix or suffix test); ``load(ref, options)``
+    builds the model. ``takes_seq_len``: the kind reads ``options.seq_len`` / ``batch`` (or ignores them
+    harmlessly); the others refuse them with one clear line."""
+
+    name: str
+    claims: Callable[[str], bool]
+    load: Callable[[str, AnalysisOptions], Loaded]
+    takes_seq_len: bool = False
+
+
+def prefixed(prefix: str) -> Callable[[str], bool]:
+    """A ``claims`` for references written ``PREFIX:...`` (``torchvision:``, ``hf:``, ``timm:``)."""
+
+    def claims(ref: str) -> bool:
+        return ref.startswith(prefix)
+
+    return claims
+
+
+def did_you_mean(word: str, options: list[str]) -> str:
+    """'; did you mean 'resnet18'?' for a near miss among ``options``, else ''."""
+    close = difflib.get_close_matches(word, options, n=3)
+    return f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""

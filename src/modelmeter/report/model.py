@@ -1,0 +1,405 @@
+"""The report: plain data (frozen dataclasses) and queries over it.
+
+Frontends collect :class:`LayerRecord`s, :func:`build_report` aggregates them, renderers only format.
+``Report.to_dict()`` *is* the JSON schema (``modelmeter/1``, documented in docs/json-schema.md).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+from ..formulas import Cost
+from ..memory.llm import LLMSizing
+from ..memory.report import Memory
+
+SCHEMA = "modelmeter/1"
+ShapeT = tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class InputInfo:
+    shape: ShapeT
+    dtype: str
+
+
+@dataclass
+class LayerRecord:
+    """One layer (module) as a frontend collected it.
+
+    ``params`` / ``trainable_params`` / ``buffers`` are element counts of the *unique* tensors in the
+    layer's subtree (the frontend knows tensor identity, so it dedups). ``own`` holds the cost of ops run
+    directly in this layer, not inside a child; :func:`build_report` sums subtrees.
+    """
+
+    name: str
+    type: str
+    params: int = 0
+    trainable_params: int = 0
+    buffers: int = 0
+    calls: int = 0
+    input_shapes: list[ShapeT] = field(default_factory=list)
+    output_shapes: list[ShapeT] = field(default_factory=list)
+    own: Cost = field(default_factory=Cost)
+    attrs: dict[str, Any] = field(default_factory=dict)  # the layer's hyper-parameters (see LayerStats.attrs)
+
+
+@dataclass(frozen=True)
+class LayerStats:
+    """One row of the report. ``params``, ``macs`` and ``flops`` include the layer's children."""
+
+    name: str
+    type: str
+    depth: int
+    input_shapes: tuple[ShapeT, ...]
+    output_shapes: tuple[ShapeT, ...]
+    params: int
+    trainable_params: int
+    buffers: int
+    calls: int
+    macs: int
+    flops: int
+    # Hyper-parameters of a classic layer under PyTorch's argument names (Conv2d: in_channels, kernel_size,
+    # stride, ...), empty for other layers; what ``explain`` fills its formulas with.
+    attrs: dict[str, Any] = field(default_factory=dict)
+    # Checkpoint reports only (rows are name prefixes of a state dict): tensors under the prefix and their bytes.
+    tensors: int | None = None
+    bytes: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "name": self.name,
+            "type": self.type,
+            "depth": self.depth,
+            "input_shapes": [list(s) for s in self.input_shapes],
+            "output_shapes": [list(s) for s in self.output_shapes],
+            "params": self.params,
+            "trainable_params": self.trainable_params,
+            "buffers": self.buffers,
+            "calls": self.calls,
+            "macs": self.macs,
+            "flops": self.flops,
+            "attrs": {k: list(v) if isinstance(v, tuple) else v for k, v in self.attrs.items()},
+        }
+        if self.tensors is not None:
+            out["tensors"] = self.tensors
+        if self.bytes is not None:
+            out["bytes"] = self.bytes
+        return out
+
+
+@dataclass(frozen=True)
+class OpStats:
+    """Totals of one op type over the whole run (``report.by_op()``)."""
+
+    op: str
+    calls: int
+    macs: int
+    flops: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"op": self.op, "calls": self.calls, "macs": self.macs, "flops": self.flops}
+
+
+@dataclass(frozen=True)
+class OwnStats:
+    """What a layer holds and runs *itself*, outside its children (``report.own()``).
+
+    ``macs``/``flops`` are exactly the ops run directly in the layer, so they add up over all layers to
+    the totals. ``params`` is the layer's params minus its children's, floored at 0: exact without weight
+    sharing; a tensor shared by two subtrees shows under both (treemaps, per-type bars).
+    """
+
+    name: str
+    type: str
+    params: int
+    macs: int
+    flops: int
+
+
+@dataclass(frozen=True)
+class TypeStats:
+    """Totals per layer type (``report.by_type()``), from :class:`OwnStats`; ``count`` is modules of the type."""
+
+    type: str
+    count: int
+    params: int
+    macs: int
+    flops: int
+
+
+@dataclass(frozen=True)
+class Totals:
+    params: int
+    trainable_params: int
+    non_trainable_params: int
+    buffers: int
+    param_bytes: int
+    buffer_bytes: int
+    macs: int
+    flops: int
+    param_bytes_by_dtype: tuple[tuple[str, int], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "params": self.params,
+            "trainable_params": self.trainable_params,
+            "non_trainable_params": self.non_trainable_params,
+            "buffers": self.buffers,
+            "param_bytes": self.param_bytes,
+            "buffer_bytes": self.buffer_bytes,
+            "param_bytes_by_dtype": dict(self.param_bytes_by_dtype),
+            "macs": self.macs,
+            "flops": self.flops,
+        }
+
+
+@dataclass(frozen=True)
+class Report:
+    """What a model costs. Print it for the table; ``to_dict()`` for the JSON document."""
+
+    model: str
+    inputs: tuple[InputInfo, ...]
+    totals: Totals
+    layers: tuple[LayerStats, ...]
+    ops: tuple[OpStats, ...]
+    uncounted_ops: tuple[tuple[str, int], ...]
+    device: str
+    attention: str = "full"
+    # partial: the forward failed and this is what ran before it did (``summary(..., partial=True)``);
+    # error: that failure's message. notes: what the reader must know to read the numbers right.
+    partial: bool = False
+    error: str | None = None
+    notes: tuple[str, ...] = ()
+    # figures the model's source publishes (torchvision weights: num_params, _ops in GMACs, acc@1, ...)
+    published: tuple[tuple[str, Any], ...] = ()
+    memory: Memory | None = None  # filled when memory was asked for (summary(memory=True / train=True))
+    llm: LLMSizing | None = None  # filled for language models sized from a config (frontends/torch/measure/llm.py)
+
+    # -- queries -------------------------------------------------------------------------------------
+    def layer(self, name: str) -> LayerStats:
+        """The row of the layer called ``name`` (dotted module path; ``""`` is the whole model)."""
+        for row in self.layers:
+            if row.name == name:
+                return row
+        raise KeyError(f"no layer named {name!r}; layers are: {', '.join(r.name for r in self.layers[:10])} ...")
+
+    def by_op(self) -> tuple[OpStats, ...]:
+        """MACs and FLOPs per op type, largest FLOPs first."""
+        return self.ops
+
+    def own(self) -> tuple[OwnStats, ...]:
+        """Per layer, in row order, what it holds and runs outside its children (see :class:`OwnStats`)."""
+        children: dict[str, list[LayerStats]] = {}
+        for row in self.layers:
+            if row.name != "":
+                children.setdefault(row.name.rpartition(".")[0], []).append(row)
+        out = []
+        for row in self.layers:
+            kids = children.get(row.name, [])
+            out.append(
+                OwnStats(
+                    name=row.name,
+                    type=row.type,
+                    params=max(0, row.params - sum(k.params for k in kids)),
+                    macs=row.macs - sum(k.macs for k in kids),
+                    flops=row.flops - sum(k.flops for k in kids),
+                )
+            )
+        return tuple(out)
+
+    def by_type(self) -> tuple[TypeStats, ...]:
+        """Params, MACs and FLOPs per layer type (summed over :meth:`own`), largest MACs first."""
+        acc: dict[str, list[int]] = {}
+        for o in self.own():
+            a = acc.setdefault(o.type, [0, 0, 0, 0])
+            a[0] += 1
+            a[1] += o.params
+            a[2] += o.macs
+            a[3] += o.flops
+        stats = [TypeStats(t, c, p, m, f) for t, (c, p, m, f) in acc.items()]
+        return tuple(sorted(stats, key=lambda s: (-s.macs, -s.params, s.type)))
+
+    @property
+    def uncounted(self) -> dict[str, int]:
+        """Ops that ran without a formula and are not declared zero-cost, with their call counts."""
+        return dict(self.uncounted_ops)
+
+    # -- serialisation -------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document (schema ``modelmeter/1``): plain types, integers for every count."""
+        return {
+            "schema": SCHEMA,
+            "model": self.model,
+            "inputs": [{"shape": list(i.shape), "dtype": i.dtype} for i in self.inputs],
+            "device": self.device,
+            "attention": self.attention,
+            "totals": self.totals.to_dict(),
+            "layers": [row.to_dict() for row in self.layers],
+            "ops": [op.to_dict() for op in self.ops],
+            "uncounted_ops": dict(self.uncounted_ops),
+            "partial": self.partial,
+            "error": self.error,
+            "notes": list(self.notes),
+            "published": dict(self.published),
+            **({"memory": self.memory.to_dict()} if self.memory is not None else {}),
+            **({"llm": self.llm.to_dict()} if self.llm is not None else {}),
+        }
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> Report:
+        """The inverse of :meth:`to_dict` (e.g. a saved ``--format json`` document); unknown keys are ignored."""
+        if doc.get("schema") != SCHEMA:
+            raise ValueError(f"not a {SCHEMA} document (schema: {doc.get('schema')!r})")
+        t = dict(doc["totals"])
+        t["param_bytes_by_dtype"] = tuple(t.get("param_bytes_by_dtype", {}).items())
+        layer_fields = {f.name for f in fields(LayerStats)}
+        layers = []
+        for row in doc["layers"]:
+            kw = {k: v for k, v in row.items() if k in layer_fields}
+            kw["input_shapes"] = tuple(tuple(s) for s in row["input_shapes"])
+            kw["output_shapes"] = tuple(tuple(s) for s in row["output_shapes"])
+            layers.append(LayerStats(**kw))
+        return cls(
+            model=doc["model"],
+            inputs=tuple(InputInfo(tuple(i["shape"]), i["dtype"]) for i in doc["inputs"]),
+            totals=Totals(**{k: v for k, v in t.items() if k in {f.name for f in fields(Totals)}}),
+            layers=tuple(layers),
+            ops=tuple(OpStats(**o) for o in doc.get("ops", [])),
+            uncounted_ops=tuple(doc.get("uncounted_ops", {}).items()),
+            device=doc["device"],
+            attention=doc.get("attention", "full"),
+            partial=bool(doc.get("partial", False)),
+            error=doc.get("error"),
+            notes=tuple(doc.get("notes", [])),
+            published=tuple(doc.get("published", {}).items()),
+            memory=Memory.from_dict(doc["memory"]) if doc.get("memory") else None,
+        )
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent)
+
+    def to_csv(self) -> str:
+        """One CSV row per layer, every field of the JSON layer rows, exact integers (shapes as JSON lists)."""
+        from ..render.csv import render_csv
+
+        return render_csv(self)
+
+    def to_markdown(self, depth: int | None = None) -> str:
+        """Totals and the layer table as GitHub-flavoured Markdown, numbers in K/M/G and KiB/MiB."""
+        from ..render.markdown import render_markdown
+
+        return render_markdown(self, depth=depth)
+
+    def to_html(self) -> str:
+        """One self-contained HTML page (no network): totals, charts, the sortable layer tree, ops, conventions."""
+        from ..render.html import render_html
+
+        return render_html(self)
+
+    def to_dataframe(self) -> Any:
+        """The layer rows as a ``pandas.DataFrame`` (pandas is optional: ``pip install pandas``)."""
+        from ..render.csv import to_dataframe
+
+        return to_dataframe(self)
+
+    def _repr_html_(self) -> str:
+        """Jupyter: a compact inline view (totals and the top-level layers)."""
+        from ..render.html import render_compact
+
+        return render_compact(self)
+
+    def render(self, depth: int | None = None, width: int = 120, by: str = "layer") -> str:
+        """The table as plain text: a row per layer (``depth`` limits how deep the tree goes) or, with
+        ``by="op"``, a row per op type."""
+        from ..render.table import render_text
+
+        text = render_text(self, depth=depth, width=width, by=by)
+        if self.memory is not None:
+            from ..render.memory import memory_text
+
+            text += "\n" + memory_text(self.memory)
+        if self.llm is not None:
+            from ..render.memory import llm_text
+
+            text += llm_text(self.llm)
+        return text
+
+    def explain(self, ascii: bool = False) -> str:
+        """The hand calculation of every classic layer: each formula in symbols, then with the numbers
+        (``ascii=True`` writes * and -> instead of the Unicode symbols)."""
+        from ..render.explain import explain_report
+
+        return explain_report(self, ascii=ascii)
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+def _self_and_ancestors(name: str) -> list[str]:
+    """"a.b.c" -> ["a.b.c", "a.b", "a", ""]."""
+    if name == "":
+        return [""]
+    parts = name.split(".")
+    return [".".join(parts[:i]) for i in range(len(parts), 0, -1)] + [""]
+
+
+def build_report(
+    model: str,
+    inputs: Iterable[InputInfo],
+    records: list[LayerRecord],
+    op_costs: dict[str, tuple[int, Cost]],
+    uncounted_ops: dict[str, int],
+    totals: Totals,
+    device: str,
+    attention: str = "full",
+) -> Report:
+    """Aggregate collected records into a :class:`Report` (subtree sums; rows in module order).
+
+    ``totals`` carries the parameter figures (deduplicated by the frontend); its ``macs``/``flops`` are
+    filled here from the records so that rows and totals come from one sum.
+    """
+    subtree = {rec.name: Cost() for rec in records}
+    for rec in records:
+        for name in _self_and_ancestors(rec.name):
+            if name in subtree:
+                subtree[name] = subtree[name] + rec.own
+    rows = []
+    for rec in records:
+        sub = subtree[rec.name]
+        depth = 0 if rec.name == "" else rec.name.count(".") + 1
+        rows.append(
+            LayerStats(
+                name=rec.name,
+                type=rec.type,
+                depth=depth,
+                input_shapes=tuple(rec.input_shapes),
+                output_shapes=tuple(rec.output_shapes),
+                params=rec.params,
+                trainable_params=rec.trainable_params,
+                buffers=rec.buffers,
+                calls=rec.calls,
+                macs=sub.macs,
+                flops=sub.flops,
+                attrs=dict(rec.attrs),
+            )
+        )
+    whole = Cost()
+    for rec in records:
+        whole = whole + rec.own
+    ops = sorted(
+        (OpStats(op=name, calls=calls, macs=cost.macs, flops=cost.flops) for name, (calls, cost) in op_costs.items()),
+        key=lambda o: (-o.flops, o.op),
+    )
+    return Report(
+        model=model,
+        inputs=tuple(inputs),
+        totals=replace(totals, macs=whole.macs, flops=whole.flops),
+        layers=tuple(rows),
+        ops=tuple(ops),
+        uncounted_ops=tuple(sorted(uncounted_ops.items())),
+        device=device,
+        attention=attention,
+    )
