@@ -159,6 +159,7 @@ def compare(
     memory: bool = True,
     on_start: Callable[[str], None] | None = None,
     on_done: Callable[[CompareEntry], None] | None = None,
+    workers: int | None = None,
 ) -> list[CompareEntry]:
     """Analyse every model (references or patterns: ``torchvision:resnet*`` / ``torchvision:*`` expand over
     torchvision's classification models, ``FILE.py:*`` over the ``nn.Module`` classes defined in the file) and
@@ -167,11 +168,19 @@ def compare(
 
     A model that fails is a :class:`CompareEntry` with ``error`` set, placed last; the others still run.
     ``on_start`` / ``on_done`` are called around each model (the CLI drives its progress bar with them).
-    ``memory=True`` also measures each model's inference activation peak (one more forward on meta).
+    ``memory=True`` also measures each model's inference activation peak (in the same forward as the counts).
+    Several models run in ``workers`` processes (default: one per usable core; 1: in this process), with the
+    same results in the same order as one process gives.
     """
+    from ._parallel import analyze_in_pool, workers_for
 
-    def one(ref: str) -> Report:
-        return summary(ref, input_size=input_size, dtypes=dtypes, device=device, strict=strict, memory=memory)
-
-    entries = analyze(expand(models), one, on_start=on_start, on_done=on_done)
+    refs = expand(models)
+    kwargs: dict[str, Any] = {
+        "input_size": input_size, "dtypes": dtypes, "device": device, "strict": strict, "memory": memory,
+    }  # fmt: skip
+    processes = workers_for(len(refs), workers)
+    if processes > 1:
+        entries = analyze_in_pool(refs, summary, kwargs, processes, on_start=on_start, on_done=on_done)
+    else:
+        entries = analyze(refs, lambda ref: summary(ref, **kwargs), on_start=on_start, on_done=on_done)
     return select(entries, sort=sort, reverse=reverse, max_params=max_params, max_macs=max_macs)
