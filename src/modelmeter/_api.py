@@ -43,7 +43,8 @@ def summary(
     token ids of shape (``batch``, ``seq_len``) unless inputs are given.
     Give the input as ``input_size`` (a shape, or a list of shapes for several inputs, with ``dtypes``)
     or as ``input_data`` (a tensor, a tuple of positional inputs, or a dict of keyword inputs). The model
-    runs on meta tensors; ``device="auto"`` falls back to real CPU tensors if an op cannot run on meta.
+    runs on meta tensors, or where cheaper on real CPU tensors (small image CNNs without memory); ``device="auto"``
+    falls back to the other device if an op cannot run on the first.
     ``strict=True`` raises :class:`~modelmeter.errors.UncountedOpsError` if any op lacks a formula.
     ``attention="causal-aware"`` counts only the unmasked part of causal and sliding-window attention
     (default ``"full"``: the whole score matrix, as published figures do).

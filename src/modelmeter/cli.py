@@ -61,7 +61,7 @@ def _common(fn: Callable[..., Any]) -> Callable[..., Any]:
             click.option("--dtype", "dtypes", multiple=True, metavar="DTYPE",
                          help="Input dtype (default float32); one, or one per --input."),
             click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True,
-                         help="Where the forward runs; auto = meta, CPU only if an op needs it."),
+                         help="Where the forward runs; auto = the cheaper of meta and CPU (the other if it fails)."),
             click.option("--strict", is_flag=True, help="Fail if any op ran without a formula."),
             click.option("--attention", type=click.Choice(ATTENTION), default="full", show_default=True,
                          help="full: the whole T_q x T_k score matrix (as published figures); causal-aware: only "

@@ -49,6 +49,7 @@ class Collector:
         self.op_costs: dict[str, tuple[int, Cost]] = {}
         self.uncounted: Counter[str] = Counter()
         self.inside_function = 0  # > 0 while a function counted by FUNCTION_COSTS runs
+        self._ops: dict[Any, tuple[Any, str, str, bool]] = {}  # op overload -> (adapter, name, overload, free)
         self.output_bytes: dict[str, int] | None = None  # set to {} to record each module's output bytes
 
     def enter(self, name: str, args: Any, kwargs: Any) -> None:
@@ -82,13 +83,16 @@ class Collector:
         """An aten op ran (seen by the dispatch mode)."""
         if not self.stack or self.inside_function:  # outside the forward, or inside a function counted whole
             return
-        packet = func.overloadpacket
-        adapter = adapter_for(packet)
+        info = self._ops.get(func)
+        if info is None:  # resolved once per op overload per analysis (a model runs the same few dozen)
+            packet = func.overloadpacket
+            info = self._ops[func] = (adapter_for(packet), str(packet), func._overloadname, packet in ZERO_COST)
+        adapter, name, overload, free = info
         if adapter is None:
-            if packet not in ZERO_COST:
-                self.uncounted[str(packet)] += 1
+            if not free:
+                self.uncounted[name] += 1
             return
-        self._add(str(packet), adapter(self._call(args, kwargs, out, func._overloadname)))
+        self._add(name, adapter(self._call(args, kwargs, out, overload)))
 
     def function(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """A torch function is called (seen by the function mode): count it whole if it has a formula."""
