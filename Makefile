@@ -24,6 +24,7 @@ run: install
 	$(VENV)/bin/modelmeter summary hf:examples/hf/gpt2 --seq-len 1024 --by op
 	$(VENV)/bin/modelmeter summary torchvision:resnet50 --depth 0 --train --precision bf16-mixed --gpus 8
 	$(VENV)/bin/modelmeter explain examples/specs/lenet5.yaml
+	$(VENV)/bin/modelmeter explain examples/keras/conv_3_to_16.keras
 	$(VENV)/bin/modelmeter summary examples/specs/resnet18.yaml --depth 1
 
 test: install

@@ -3,11 +3,13 @@ Heavy frameworks are imported only when a model needs them (by the frontend)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from .errors import UsageError
 from .frontends.registry import frontend_for
-from .options import AnalysisOptions, MemoryOptions
+from .options import AnalysisOptions, MeasureOptions, MemoryOptions, RooflineOptions
 from .report.compare import CompareEntry, analyze, select
 from .report.model import Report
 
@@ -35,6 +37,14 @@ def summary(
     checkpointing: bool = False,
     kv_dtype: str | None = None,
     tokens: str | int | None = None,
+    hardware: str | None = None,
+    efficiency: float | None = None,
+    hardware_file: str | os.PathLike[str] | None = None,
+    measure: bool = False,
+    runs: int = 20,
+    warmup: int = 5,
+    attention_kernel: str = "auto",
+    dims: Mapping[str, int] | None = None,
 ) -> Report:
     """Count the parameters, shapes, MACs and FLOPs of ``model``.
 
@@ -66,14 +76,35 @@ def summary(
     A causal LM from a Hugging Face config also gets ``report.llm``: parameters by part, MoE total vs active,
     the KV cache (at ``kv_dtype``, default the config's dtype), prefill vs decode per token, and with
     ``tokens`` (``"1T"``) the training FLOPs of that token budget beside 6·N·D.
+
+    ``hardware`` (``"a100-80gb"``, ``"cpu"``, a profile in ``hardware_file``; ``modelmeter hardware`` lists
+    them) adds ``report.roofline``: per layer max(FLOPs / peak, bytes / bandwidth) at the dtype that runs, both
+    roofs scaled by ``efficiency`` (default the profile's calibrated one, else 1.0); for causal LMs prefill and
+    decode per token, for ``train=True`` the step time and MFU (docs/hardware.md). ``measure=True`` runs the
+    model for real (CUDA when present, else the CPU; ``warmup`` then ``runs`` timed forwards, per-layer times
+    from hooks) and puts the measurement beside the estimate (``hardware`` defaults to the device measured).
+    ``attention_kernel`` (``"math"``, ``"flash"``, ``"efficient"``; default ``"auto"``: the one PyTorch picks on
+    the CPU, or on an sm80+ GPU when ``gpus`` is given) sets the scaled-dot-product attention kernel whose saved
+    tensors memory prices (``report.memory.attention_kernels`` counts the calls per kernel); a value other than
+    ``"auto"`` implies ``memory=True``.
+
+    An ONNX file (``model.onnx``, docs/onnx.md) is read without PyTorch; its symbolic dims are bound by
+    ``dims`` (``{"batch": 1}``) or by ``input_size`` (positionally, or by input name: ``{"x": (1, 3, 224, 224)}``).
     """
     options = analysis_options(
         input_size, input_data, dtypes=dtypes, device=device, strict=strict, name=name, attention=attention,
         seq_len=seq_len, batch=batch, partial=partial, trust_pickle=trust_pickle, memory=memory,
         weights_dtype=weights_dtype, train=train, optimizer=optimizer, precision=precision, gpus=gpus,
-        checkpointing=checkpointing, kv_dtype=kv_dtype, tokens=tokens,
+        checkpointing=checkpointing, kv_dtype=kv_dtype, tokens=tokens, hardware=hardware, efficiency=efficiency,
+        hardware_file=hardware_file, measure=measure, runs=runs, warmup=warmup, attention_kernel=attention_kernel,
+        dims=dims,
     )  # fmt: skip
-    return frontend_for(model).analyze(model, options)
+    report = frontend_for(model).analyze(model, options)
+    if options.roofline is not None and report.roofline is None:  # a frontend that measured has attached its own
+        from .roofline.estimate import with_estimate
+
+        report = with_estimate(report, options.roofline)
+    return report
 
 
 def analysis_options(
@@ -98,11 +129,28 @@ def analysis_options(
     checkpointing: bool = False,
     kv_dtype: str | None = None,
     tokens: str | int | None = None,
+    hardware: str | None = None,
+    efficiency: float | None = None,
+    hardware_file: str | os.PathLike[str] | None = None,
+    measure: bool = False,
+    runs: int = 20,
+    warmup: int = 5,
+    attention_kernel: str = "auto",
+    dims: Mapping[str, int] | None = None,
 ) -> AnalysisOptions:
     """:func:`summary`'s keyword arguments as :class:`AnalysisOptions`, the memory choices checked (one clear
     :class:`~modelmeter.errors.UsageError` naming the choices) before any model is built."""
+    # options that would otherwise be silently ignored are refused, naming what they need
+    if checkpointing and not train:
+        raise UsageError("--checkpointing (checkpointing=True) applies to a training step; add --train")
+    if tokens is not None and not train:
+        raise UsageError("--tokens (tokens=...) sizes training on a token budget; add --train")
     memory_options = None
-    if memory or train or weights_dtype is not None or kv_dtype is not None or tokens is not None:
+    from .memory.attention_kernels import check_kernel
+
+    check_kernel(attention_kernel)
+    asked = (weights_dtype, kv_dtype, tokens)
+    if memory or train or any(a is not None for a in asked) or attention_kernel != "auto":
         from .memory.dtypes import canonical
         from .memory.llm import parse_tokens
         from .memory.training import check
@@ -121,7 +169,16 @@ def analysis_options(
             checkpointing=checkpointing,
             kv_dtype=kv_dtype,
             tokens=tokens,
+            attention_kernel=attention_kernel,
         )
+    if efficiency is not None and hardware is None and not measure:
+        raise UsageError("--efficiency (efficiency=...) applies to a roofline estimate; add --hardware NAME")
+    if measure and (runs < 1 or warmup < 0):
+        raise UsageError(f"measure: runs must be >= 1 and warmup >= 0, got runs={runs}, warmup={warmup}")
+    roofline = None
+    if hardware is not None or measure:
+        file = os.fspath(hardware_file) if hardware_file is not None else None
+        roofline = RooflineOptions(hardware=hardware, efficiency=efficiency, hardware_file=file)
     return AnalysisOptions(
         input_size=input_size,
         input_data=input_data,
@@ -135,6 +192,9 @@ def analysis_options(
         partial=partial,
         trust_pickle=trust_pickle,
         memory=memory_options,
+        dims=dict(dims or {}),
+        roofline=roofline,
+        measure=MeasureOptions(runs=runs, warmup=warmup) if measure else None,
     )
 
 
@@ -158,6 +218,7 @@ def compare(
     max_params: int | None = None,
     max_macs: int | None = None,
     memory: bool = True,
+    dims: Mapping[str, int] | None = None,
     on_start: Callable[[str], None] | None = None,
     on_done: Callable[[CompareEntry], None] | None = None,
     workers: int | None = None,
@@ -177,7 +238,7 @@ def compare(
 
     refs = expand(models)
     kwargs: dict[str, Any] = {
-        "input_size": input_size, "dtypes": dtypes, "device": device, "strict": strict, "memory": memory,
+        "input_size": input_size, "dtypes": dtypes, "device": device, "strict": strict, "memory": memory, "dims": dims,
     }  # fmt: skip
     processes = workers_for(len(refs), workers)
     if processes > 1:

@@ -12,7 +12,16 @@ import click
 
 from ._version import __version__
 from .errors import ForwardError, ModelMeterError, UsageError
-from .options import ATTENTION_MODES, DEVICES, FORMATS, OPTIMIZERS, PRECISIONS, SORT_KEYS, WEIGHT_DTYPES
+from .options import (
+    ATTENTION_KERNELS,
+    ATTENTION_MODES,
+    DEVICES,
+    FORMATS,
+    OPTIMIZERS,
+    PRECISIONS,
+    SORT_KEYS,
+    WEIGHT_DTYPES,
+)
 
 ATTENTION = ATTENTION_MODES
 
@@ -51,13 +60,57 @@ def parse_shape(text: str) -> tuple[int, ...]:
     return shape
 
 
+def parse_inputs(texts: Sequence[str], dtypes: Sequence[str] = ()) -> Any:
+    """``--input`` values: shapes (``1,3,224,224``, one per positional input) or named inputs
+    (``input_features=1,80,3000``, ``decoder_input_ids=1,64:int64``) -> a list of shapes or {name: (shape, dtype)}."""
+    if not texts:
+        return None
+    named = ["=" in t for t in texts]
+    if not any(named):
+        return [parse_shape(t) for t in texts]
+    if not all(named):
+        raise UsageError("--input: give every input as NAME=SHAPE[:DTYPE], or every input as a bare SHAPE")
+    if dtypes:
+        raise UsageError("--dtype does not apply to named inputs; write the dtype after the shape: NAME=SHAPE:DTYPE")
+    out: dict[str, Any] = {}
+    for text in texts:
+        name, _, rest = text.partition("=")
+        shape_text, _, dtype = rest.partition(":")
+        if not name.strip() or any(c.isspace() for c in name.strip()):
+            raise UsageError(f"--input {text!r}: {name!r} is not an argument name (e.g. input_ids=1,128:int64)")
+        if name.strip() in out:
+            raise UsageError(f"--input {text!r}: {name.strip()!r} is given twice")
+        shape = parse_shape(shape_text)
+        out[name.strip()] = (shape, dtype.strip()) if dtype.strip() else shape
+    return out
+
+
+def parse_dims(texts: Sequence[str]) -> dict[str, int] | None:
+    """--dim NAME=N values (ONNX symbolic dims, Loop trip counts) -> {NAME: N}."""
+    dims: dict[str, int] = {}
+    for text in texts:
+        name, _, value = text.rpartition("=")
+        try:
+            size = int(value)
+        except ValueError:
+            size = -1
+        if not name.strip() or size < 0:
+            raise UsageError(f"--dim {text!r}: expected NAME=N with N a non-negative integer, like batch=1")
+        dims[name.strip()] = size
+    return dims or None
+
+
 def _common(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Options every analysing command shares."""
     for deco in reversed(
         [
             click.argument("model"),
-            click.option("--input", "-i", "inputs", multiple=True, metavar="SHAPE",
-                         help="Input shape, e.g. 1,3,224,224 (repeat for several inputs)."),
+            click.option("--input", "-i", "inputs", multiple=True, metavar="[NAME=]SHAPE",
+                         help="Input shape, e.g. 1,3,224,224 (repeat for several inputs), or a named input "
+                              "NAME=SHAPE[:DTYPE], e.g. --input input_features=1,80,3000 "
+                              "--input decoder_input_ids=1,64:int64."),
+            click.option("--dim", "dims", multiple=True, metavar="NAME=N",
+                         help="ONNX: the size of a symbolic dim (batch=1) or a Loop's trip count (repeatable)."),
             click.option("--dtype", "dtypes", multiple=True, metavar="DTYPE",
                          help="Input dtype (default float32); one, or one per --input."),
             click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True,
@@ -109,9 +162,26 @@ def cli(debug: bool) -> None:
               help="hf: causal LMs: price the KV cache at this dtype (default: the config's); implies --memory.")
 @click.option("--tokens", default=None, metavar="N",
               help="hf: causal LMs with --train: training FLOPs for a token budget such as 1T, beside 6·N·D.")
+@click.option("--hardware", default=None, metavar="NAME",
+              help="Roofline estimate on a hardware profile (see `modelmeter hardware`; cpu = this CPU, probed).")
+@click.option("--efficiency", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="With --hardware: the fraction of peak FLOP/s and bandwidth reached (default: calibrated, else 1).")
+@click.option("--hardware-file", type=click.Path(dir_okay=False), default=None,
+              help="User hardware profiles (TOML or YAML; default $MODELMETER_HARDWARE_FILE or "
+                   "~/.config/modelmeter/hardware.toml).")
+@click.option("--measure", is_flag=True, help="Run the model for real (CUDA if present, else CPU) and time it.")
+@click.option("--runs", type=click.IntRange(min=1), default=20, show_default=True, help="With --measure: timed runs.")
+@click.option("--warmup", type=click.IntRange(min=0), default=5, show_default=True,
+              help="With --measure: warm-up runs.")
+@click.option("--save-efficiency", default=None, metavar="NAME",
+              help="With --measure: save the calibrated efficiency as profile NAME in the hardware file.")
+@click.option("--attention-kernel", type=click.Choice(ATTENTION_KERNELS), default="auto", show_default=True,
+              help="Memory: the scaled-dot-product attention kernel priced; auto = the one PyTorch picks on the "
+                   "CPU (on an sm80+ GPU with --gpus). Implies --memory.")
 def summary(
     model: str,
     inputs: tuple[str, ...],
+    dims: tuple[str, ...],
     dtypes: tuple[str, ...],
     device: str,
     strict: bool,
@@ -134,26 +204,67 @@ def summary(
     checkpointing: bool = False,
     kv_dtype: str | None = None,
     tokens: str | None = None,
+    hardware: str | None = None,
+    efficiency: float | None = None,
+    hardware_file: str | None = None,
+    measure: bool = False,
+    runs: int = 20,
+    warmup: int = 5,
+    save_efficiency: str | None = None,
+    attention_kernel: str = "auto",
 ) -> None:
-    """Per-layer (or per-op) table and totals for MODEL (torchvision:NAME, FILE.py:NAME, hf:PATH, a checkpoint
-    .pt/.safetensors, or a layer spec NET.yaml)."""
+    """Per-layer (or per-op) table and totals for MODEL (torchvision:NAME, timm:NAME, FILE.py:NAME, hf:PATH or
+    hf:ORG/NAME from the local cache, a checkpoint .pt/.safetensors, a layer spec NET.yaml, or a Keras
+    MODEL.keras)."""
     from ._api import summary as run_summary
 
-    sizes = [parse_shape(s) for s in inputs] or None
+    sizes = parse_inputs(inputs, dtypes)
     if output:
         _check_output(output, model)
     report = run_summary(
-        model, input_size=sizes, dtypes=list(dtypes) or None, device=device, strict=strict,
+        model, input_size=sizes, dims=parse_dims(dims), dtypes=list(dtypes) or None, device=device, strict=strict,
         partial=partial, trust_pickle=trust_pickle, memory=with_memory, weights_dtype=weights_dtype, train=train,
         optimizer=optimizer, precision=precision, gpus=gpus, checkpointing=checkpointing,
         kv_dtype=kv_dtype, tokens=tokens, attention=attention, seq_len=seq_len, batch=batch,
+        hardware=hardware, efficiency=efficiency, hardware_file=hardware_file, measure=measure, runs=runs,
+        warmup=warmup,
+        attention_kernel=attention_kernel,
     )  # fmt: skip
+    if save_efficiency is not None:
+        _save_efficiency(report, save_efficiency, hardware_file)
     _emit(report, fmt, depth, output, by)
     if fmt != "json":
         for note in report.notes:
             click.echo(f"note: {note}", err=True)
     if report.partial:  # the report of what ran is out; the failure still decides the exit code
         raise ForwardError(report.error or "the forward failed")
+
+
+def _save_efficiency(report: Any, name: str, hardware_file: str | None) -> None:
+    measured = report.roofline.measured if report.roofline is not None else None
+    if measured is None or measured.calibrated_efficiency is None:
+        raise UsageError("--save-efficiency needs --measure (the efficiency is calibrated from the measurement)")
+    from .hardware import find, save_efficiency
+    from .hardware.user import DEFAULT, user_file
+
+    path = user_file(hardware_file) or DEFAULT.expanduser()
+    efficiency = measured.calibrated_efficiency
+    written = save_efficiency(path, name, efficiency, find(report.roofline.hardware, hardware_file))
+    click.echo(f"saved efficiency {efficiency:.3f} as hardware profile {name!r} in {written}", err=True)
+
+
+@cli.command("hardware")
+@click.option("--hardware-file", type=click.Path(dir_okay=False), default=None, help="User hardware profiles.")
+@click.option("--probe", is_flag=True, help="Also measure this CPU now (the `cpu` profile; about a second).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
+def hardware_command(hardware_file: str | None, probe: bool, fmt: str, debug: bool) -> None:
+    """The hardware profiles --hardware accepts: peak dense FLOP/s per dtype, memory bandwidth, source."""
+    from .hardware import profiles
+    from .render.hardware import hardware_json, hardware_text
+
+    known = profiles(hardware_file, probe=probe)
+    click.echo(hardware_json(known) if fmt == "json" else hardware_text(known, probed=probe), nl=False)
 
 
 def _check_output(output: str, model: str) -> None:
@@ -183,6 +294,10 @@ def _emit(report: Any, fmt: str, depth: int | None, output: str | None, by: str 
             from .render.memory import llm_text
 
             click.echo(llm_text(report.llm), nl=False)
+        if report.roofline is not None:
+            from .render.roofline import roofline_text
+
+            click.echo("\n" + roofline_text(report.roofline), nl=False)
         return
     _write(text, output)
 
@@ -212,14 +327,20 @@ def _utf8(stream: Any) -> bool:
 @_common
 @click.option("--ascii", "ascii_", is_flag=True, help="Write * and -> instead of · and → (automatic when not UTF-8).")
 def explain(
-    model: str, inputs: tuple[str, ...], dtypes: tuple[str, ...], debug: bool, ascii_: bool, **options: Any
+    model: str,
+    inputs: tuple[str, ...],
+    dims: tuple[str, ...],
+    dtypes: tuple[str, ...],
+    debug: bool,
+    ascii_: bool,
+    **options: Any,
 ) -> None:
     """The hand calculation of every classic layer of MODEL: each formula, then with its numbers."""
     from ._api import summary as run_summary
 
     # ``options`` are the shared analysis options (device, strict, ...), passed on as summary takes them
-    sizes = [parse_shape(s) for s in inputs] or None
-    report = run_summary(model, input_size=sizes, dtypes=list(dtypes) or None, **options)
+    sizes = parse_inputs(inputs, dtypes)
+    report = run_summary(model, input_size=sizes, dims=parse_dims(dims), dtypes=list(dtypes) or None, **options)
     click.echo(report.explain(ascii=ascii_ or not _utf8(sys.stdout)), nl=False)
 
 
@@ -227,6 +348,8 @@ def explain(
 @click.argument("models", nargs=-1, required=True)
 @click.option("--input", "-i", "inputs", multiple=True, metavar="SHAPE",
               help="Input shape for every model (default: each model's own, e.g. its weights' crop size).")
+@click.option("--dim", "dims", multiple=True, metavar="NAME=N",
+              help="ONNX files: the size of a symbolic dim, e.g. batch=1 (repeatable).")
 @click.option("--dtype", "dtypes", multiple=True, metavar="DTYPE", help="Input dtype (default float32).")
 @click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True)
 @click.option("--strict", is_flag=True, help="A model with ops lacking a formula fails (in its row).")
@@ -246,6 +369,7 @@ def explain(
 def compare(
     models: tuple[str, ...],
     inputs: tuple[str, ...],
+    dims: tuple[str, ...],
     dtypes: tuple[str, ...],
     device: str,
     strict: bool,
@@ -262,7 +386,7 @@ def compare(
     """Models side by side: params, MACs, FLOPs, weight bytes, activation peak (and accuracy where published).
 
     MODELS are references or patterns: 'torchvision:resnet*', 'torchvision:*' (the classification zoo),
-    'net.py:*'. A model that fails is reported in its row; the others still run.
+    'timm:convnext*', 'net.py:*'. A model that fails is reported in its row; the others still run.
     """
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -272,7 +396,8 @@ def compare(
     from .render import comparison as render
 
     limits = _count_option(max_params, "--max-params"), _count_option(max_macs, "--max-macs")
-    sizes = [parse_shape(s) for s in inputs] or None
+    sizes = parse_inputs(inputs, dtypes)
+    dim_sizes = parse_dims(dims)
     refs = expand(models)  # expanded here for the progress bar's total; expanding again is a no-op
     err = Console(stderr=True)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -284,7 +409,8 @@ def compare(
 
         shown = run_compare(
             refs, input_size=sizes, dtypes=list(dtypes) or None, device=device, strict=strict, sort=sort,
-            reverse=reverse, max_params=limits[0], max_macs=limits[1], memory=memory, workers=jobs,
+            reverse=reverse, max_params=limits[0], max_macs=limits[1], memory=memory, dims=dim_sizes,
+            workers=jobs,
             on_start=start, on_done=lambda _: bar.advance(task),
         )
     if fmt == "table" and not output:

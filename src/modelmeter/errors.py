@@ -6,7 +6,8 @@ line ``error: ...`` and exit code 1 (:class:`UsageError`: exit code 2).
     ModelMeterError
     ├── UsageError          bad arguments (CLI exit code 2)
     ├── ModelRefError       a model reference that cannot be resolved (file, attribute, zoo name)
-    │   └── CheckpointError a checkpoint (.pt/.pth/.bin/.ckpt/.safetensors) that cannot be read safely or at all
+    │   ├── CheckpointError a checkpoint (.pt/.pth/.bin/.ckpt/.safetensors) that cannot be read safely or at all
+    │   └── OnnxError       an ONNX file: not ONNX, corrupt, truncated, or unsafe (external data outside its folder)
     ├── InputError          input sizes or data that do not fit the model
     ├── ForwardError        the model's forward raised; names the module path and its input shapes
     ├── SpecError           a layer spec (YAML/JSON) that is invalid
@@ -31,6 +32,11 @@ class ModelRefError(ModelMeterError):
 class CheckpointError(ModelRefError):
     """A checkpoint file cannot be read, or reading it would run code from the file (a pickled object:
     refused unless ``trust_pickle=True`` / ``--trust-pickle``)."""
+
+
+class OnnxError(ModelRefError):
+    """An ONNX file cannot be read: not ONNX, corrupt or truncated, external data whose path leaves the model's
+    folder, absurd sizes, or a graph onnx's shape inference rejects. The message names the file (and node)."""
 
 
 class InputError(ModelMeterError):

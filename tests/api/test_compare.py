@@ -54,7 +54,7 @@ def test_expand_patterns():
         ("torchvision:resnt*", "matches none of torchvision's classification models"),
         (f"{SEEDS}:Nothing*", "matches none of the nn.Module classes"),
         ("missing.py:*", "no such file"),
-        ("hub:*", "patterns work for torchvision:PATTERN and FILE.py:PATTERN"),
+        ("hub:*", "patterns work for torchvision:PATTERN, timm:PATTERN and FILE.py:PATTERN"),
     ],
 )
 def test_a_pattern_that_matches_nothing_is_an_error(pattern: str, message: str):

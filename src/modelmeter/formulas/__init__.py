@@ -1,6 +1,6 @@
 """Cost formulas: pure functions of shapes and attributes, one registry (see registry.py)."""
 
-from . import attention, backward, conv, elementwise, layers, linear, norm, pooling, rnn  # noqa: F401  (registers them)
+from . import attention, backward, conv, einsum, elementwise, layers, linear, loss, mla, norm, pooling, rnn  # noqa: F401
 from .registry import FORMULAS, ZERO, Cost, Shape, formula, register
 
 __all__ = ["FORMULAS", "ZERO", "Cost", "Shape", "formula", "register"]

@@ -93,3 +93,20 @@ def multi_head_attention_cost(
     if average_weights:
         cost = cost + Cost(other_flops=batch * num_heads * (t_q * (t_k + extra_keys) if pairs is None else pairs))
     return cost + linear_cost((batch * t_q, embed_dim), embed_dim, bias)
+
+
+@register("varlen_attention")
+def varlen_attention_cost(
+    lengths: list[tuple[int, int]], heads: int, d: int, d_v: int, masked: bool = False, pairs: list[int] | None = None
+) -> Cost:
+    """Attention over packed sequences (FlashAttention's varlen form, ``varlen_attn``): sequence i attends
+    its own ``lengths[i]`` = (T_q, T_k) only, so each is :func:`attention_cost` over ``heads``, summed.
+    ``pairs``: computed pairs per sequence and head (causal-aware), ``None`` for the full T_q · T_k.
+
+    Sequences of 128 and 64 tokens, 8 heads of 64: 8 · (128² + 64²) · (64 + 64) = 20,971,520 MACs.
+    """
+    total = Cost()
+    for i, (t_q, t_k) in enumerate(lengths):
+        q, k, v = (heads, t_q, d), (heads, t_k, d), (heads, t_k, d_v)
+        total = total + attention_cost(q, k, v, masked=masked, pairs=None if pairs is None else pairs[i])
+    return total

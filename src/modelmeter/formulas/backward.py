@@ -9,6 +9,8 @@ one multiply by the incoming gradient g where there is one:
 - hardsigmoid: g/6 where −3 < x < 3: **2**; hardswish: g·(x/3 + 1/2) in the middle band, selected: **4**;
 - sigmoid: g·y·(1 − y): **3**; tanh: g·(1 − y²): **3**;
 - silu: g·σ(x)·(1 + x·(1 − σ(x))): **6**;
+- softplus (Mamba's time step): z = e^(βx), g·z/(z + 1) below the threshold, else g: **6** (β·x, exp, + 1, divide,
+  · g, the threshold select);
 - gelu (exact form): g·(Φ(x) + x·φ(x)), Φ = ½(1 + erf(x/√2)) 4 steps, φ = e^(−x²/2)/√(2π) 4 steps: **11**;
 - softmax / log_softmax (``_softmax_backward_data``): y·(g − Σ g·y): **4**;
 - scatter-style gradients (max pooling, embedding lookup): one add per incoming gradient element: **1**;
@@ -32,6 +34,7 @@ GRADIENT_FLOPS: dict[str, int] = {
     "sigmoid_backward": 3,
     "tanh_backward": 3,
     "silu_backward": 6,
+    "softplus_backward": 6,
     "gelu_backward": 11,
     "_softmax_backward_data": 4,
     "_log_softmax_backward_data": 4,

@@ -98,16 +98,19 @@ def rnn_params(
     bias: bool = True,
     bidirectional: bool = False,
     proj_size: int = 0,
+    biases: int = 2,
 ) -> ParamCount:
     """G gate blocks of H units per layer and direction (G = 1 RNN, 3 GRU, 4 LSTM):
     W_ih (G*H x D_in) + W_hh (G*H x H_r) + b_ih + b_hh (G*H each) [+ W_hr (P x H) with proj_size P],
-    H_r = P or H; e.g. an LSTM layer has 4*H*(D + H) + 8*H (PyTorch nn.LSTM docs, seed 001's LSTM)."""
+    H_r = P or H; e.g. an LSTM layer has 4*H*(D + H) + 8*H (PyTorch nn.LSTM docs, seed 001's LSTM).
+    ``biases``: bias vectors per gate block, 2 in PyTorch (b_ih, b_hh); Keras keeps one (LSTM: 4*H*(D + H) + 4*H)
+    except GRU with reset_after (the default), which keeps two."""
     gates = RNN_GATES[mode]
     recurrent = proj_size or hidden_size
     total = 0
     for layer in range(num_layers):
         d_in = rnn_layer_input(input_size, hidden_size, layer, bidirectional, proj_size)
-        per_direction = gates * hidden_size * (d_in + recurrent) + (2 * gates * hidden_size if bias else 0)
+        per_direction = gates * hidden_size * (d_in + recurrent) + (biases * gates * hidden_size if bias else 0)
         per_direction += proj_size * hidden_size
         total += per_direction * (2 if bidirectional else 1)
     return ParamCount(total)

@@ -21,21 +21,41 @@ Shape = tuple[int, ...]
 
 @dataclass(frozen=True)
 class Cost:
-    """The cost of one op call: ``macs`` multiply-accumulates plus ``other_flops`` other arithmetic."""
+    """The cost of one op call: ``macs`` multiply-accumulates plus ``other_flops`` other arithmetic, and the
+    memory traffic ``read_bytes`` (inputs and weights) / ``write_bytes`` (outputs) that the frontend measured
+    from the tensors the op ran on (formulas leave traffic at 0; docs/conventions.md, "Memory traffic")."""
 
     macs: int = 0
     other_flops: int = 0
+    read_bytes: int = 0
+    write_bytes: int = 0
 
     @property
     def flops(self) -> int:
         # The single place where MACs become FLOPs: one multiply + one add per MAC.
         return 2 * self.macs + self.other_flops
 
+    @property
+    def bytes(self) -> int:
+        return self.read_bytes + self.write_bytes
+
     def __add__(self, other: Cost) -> Cost:
-        return Cost(self.macs + other.macs, self.other_flops + other.other_flops)
+        return Cost(
+            self.macs + other.macs,
+            self.other_flops + other.other_flops,
+            self.read_bytes + other.read_bytes,
+            self.write_bytes + other.write_bytes,
+        )
 
     def __mul__(self, times: int) -> Cost:
-        return Cost(self.macs * times, self.other_flops * times)
+        return Cost(self.macs * times, self.other_flops * times, self.read_bytes * times, self.write_bytes * times)
+
+
+def intensity(flops: int, read_bytes: int, write_bytes: int) -> float | None:
+    """Arithmetic intensity, FLOPs per byte of memory traffic (Williams et al. 2009, "Roofline");
+    None when nothing was moved."""
+    moved = read_bytes + write_bytes
+    return flops / moved if moved else None
 
 
 ZERO = Cost()

@@ -8,11 +8,15 @@ its loaders name the known kinds when none fits).
 from __future__ import annotations
 
 from .base import Frontend
+from .keras.frontend import KerasFrontend
+from .onnx.frontend import OnnxFrontend
 from .spec.frontend import SpecFrontend
 from .torch.frontend import TorchFrontend
 
 FRONTENDS: tuple[Frontend, ...] = (
     SpecFrontend(),
+    OnnxFrontend(),
+    KerasFrontend(),
     TorchFrontend(),  # last: the fallback
 )
 

@@ -37,8 +37,9 @@ class MoE:
 class LLMSizing:
     """What a decoder costs to serve and to train, at ``batch`` x ``seq_len`` tokens.
 
-    ``kv_cache`` is measured (the cache the model's own forward builds, re-priced at ``kv_dtype``);
-    ``kv_cache_formula`` is 2·layers·kv_heads·head_dim·seq·batch·bytes from the config, for comparison.
+    ``kv_cache`` is measured (the attention cache the model's own forward builds, re-priced at ``kv_dtype``);
+    ``kv_cache_formula`` is the same from the config, layer by layer (full, sliding window, MLA latent;
+    memory/kv_cache.py), for comparison; ``state_cache`` the state-space layers' states.
     ``decode_flops_per_token`` is one new token with ``seq_len`` tokens already in the cache.
     """
 
@@ -57,6 +58,13 @@ class LLMSizing:
     training_flops_per_token: int | None = None
     training_macs_per_token: int | None = None
     tokens: int | None = None
+    # state-space layers (Mamba, Jamba): conv + SSM state per sequence, measured and from the config
+    state_cache: int = 0
+    state_cache_formula: int | None = None
+    # MLA: the decode step as a serving engine runs it with absorbed weights (formulas/mla.py), beside the
+    # measured figure, which re-expands the latent cache every step as transformers does
+    decode_absorbed_macs_per_token: int | None = None
+    decode_absorbed_flops_per_token: int | None = None
 
     @property
     def training_flops(self) -> int | None:
@@ -66,7 +74,9 @@ class LLMSizing:
 
     @property
     def six_n_d(self) -> int | None:
-        return 6 * self.params * self.tokens if self.tokens is not None else None
+        """6·N·D with N the parameters one token runs through: a mixture of experts' active parameters."""
+        n = self.moe.active_params if self.moe else self.params
+        return 6 * n * self.tokens if self.tokens is not None else None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -84,6 +94,10 @@ class LLMSizing:
             "prefill_macs_per_token": self.prefill_macs_per_token,
             "decode_macs_per_token": self.decode_macs_per_token,
             "training_macs_per_token": self.training_macs_per_token,
+            "state_cache": self.state_cache,
+            "state_cache_formula": self.state_cache_formula,
+            "decode_absorbed_flops_per_token": self.decode_absorbed_flops_per_token,
+            "decode_absorbed_macs_per_token": self.decode_absorbed_macs_per_token,
         }
         if self.tokens is not None:
             out["token_budget"] = {

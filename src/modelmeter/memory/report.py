@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .quantized import Quantization
 from .training import Sharded
 
 
@@ -33,6 +34,8 @@ class Training:
     sharding: tuple[Sharded, ...] = ()
     checkpointing: bool = False
     recompute_flops: int = 0  # with checkpointing: the blocks' forward, run again in backward
+    # scaled-dot-product attention calls per kernel priced ("flash", "efficient", "math"); docs/memory.md
+    attention_kernels: tuple[tuple[str, int], ...] = ()
 
     @property
     def total(self) -> int:
@@ -66,6 +69,7 @@ class Training:
             ),
             checkpointing=bool(d.get("checkpointing", False)),
             recompute_flops=flops.get("recompute", 0),
+            attention_kernels=tuple(d.get("attention_kernels", {}).items()),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -91,6 +95,7 @@ class Training:
         }
         out["macs"] = {"forward": self.forward_macs, "backward": self.backward_macs}
         out["backward_uncounted_ops"] = dict(self.backward_uncounted_ops)
+        out["attention_kernels"] = dict(self.attention_kernels)
         if self.sharding:
             out["sharding"] = {s.strategy: s.to_dict() for s in self.sharding}
         return out
@@ -103,6 +108,8 @@ class Memory:
     ``weights`` are the unique parameters' bytes, at ``weights_dtype`` when one was asked for ("what if"),
     else at their own dtypes (``weights_by_dtype``). ``activations_peak`` is the peak of live tensor bytes the
     forward allocated (inputs and weights excluded), tensors freed when their last reference dies.
+    ``attention_kernels`` counts the inference forward's scaled-dot-product attention calls per kernel priced,
+    chosen as ``attention_kernel`` says (``auto``: as PyTorch's ``attention_target`` dispatcher would).
     """
 
     weights: int
@@ -113,6 +120,10 @@ class Memory:
     weights_dtype: str | None = None
     training: Training | None = None
     kv_cache: int | None = None
+    attention_kernel: str = "auto"
+    attention_target: str = "cpu"
+    attention_kernels: tuple[tuple[str, int], ...] = ()
+    quantization: Quantization | None = None  # weights priced as a quantized checkpoint stores them
 
     @property
     def inference_total(self) -> int:
@@ -131,6 +142,10 @@ class Memory:
             weights_dtype=d.get("weights_dtype"),
             training=Training.from_dict(d["training"]) if d.get("training") else None,
             kv_cache=d.get("kv_cache"),
+            attention_kernel=d.get("attention_kernel", "auto"),
+            attention_target=d.get("attention_target", "cpu"),
+            attention_kernels=tuple(d.get("attention_kernels", {}).items()),
+            quantization=Quantization.from_dict(d["quantization"]) if d.get("quantization") else None,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -144,4 +159,8 @@ class Memory:
             "layer_output_bytes": dict(self.layer_output_bytes),
             "training": self.training.to_dict() if self.training else None,
             "kv_cache": self.kv_cache,
+            "attention_kernel": self.attention_kernel,
+            "attention_target": self.attention_target,
+            "attention_kernels": dict(self.attention_kernels),
+            "quantization": self.quantization.to_dict() if self.quantization else None,
         }

@@ -35,6 +35,7 @@ def render_csv(report: Report) -> str:
 
 
 _TEXT_COLUMNS = {"name", "type"}
+_NULLABLE = {"intensity"}  # written as an empty cell when null
 
 
 def parse_csv(text: str) -> list[dict[str, Any]]:
@@ -45,15 +46,22 @@ def parse_csv(text: str) -> list[dict[str, Any]]:
         for key, cell in raw.items():
             if key in _TEXT_COLUMNS:  # a layer named "0" (nn.Sequential) stays a name
                 row[key] = cell
+            elif cell == "" and key in _NULLABLE:
+                row[key] = None
             elif cell == "":  # an optional field this row does not have
                 continue
+            elif cell == "True":  # a flag (not_run): csv writes Python's True
+                row[key] = True
             elif cell.startswith(("[", "{")):
                 row[key] = json.loads(cell)
             else:
                 try:
                     row[key] = int(cell)
                 except ValueError:
-                    row[key] = cell
+                    try:
+                        row[key] = float(cell)  # a ratio (intensity)
+                    except ValueError:
+                        row[key] = cell
         out.append(row)
     return out
 

@@ -167,7 +167,7 @@ def _layer_row(row: LayerStats, has_children: bool, total_macs: int) -> str:
         f'<td data-v="{escape(row.type)}"><span class="swatch" style="background:{svg.type_color(row.type)}"></span>'
         f"{escape(row.type)}{calls}</td>"
         f'<td class="shape">{escape(_shapes(row.input_shapes))}</td>'
-        f'<td class="shape">{escape(_shapes(row.output_shapes))}</td>'
+        f'<td class="shape">{"did not run" if row.not_run else escape(_shapes(row.output_shapes))}</td>'
         + _num(row.params, u.human_count(row.params))
         + _num(row.trainable_params, u.human_count(row.trainable_params))
         + _num(row.buffers, u.human_count(row.buffers))
@@ -267,10 +267,19 @@ def render_html(report: Report) -> str:
         + _layers(report)
         + "<h2>Ops</h2>"
         + _ops(report)
+        + _roofline(report)
         + "<h2>Conventions</h2>"
         + CONVENTIONS
     )
     return _page(f"modelmeter: {report.model}", body, report.to_dict())
+
+
+def _roofline(report: Report) -> str:
+    if report.roofline is None:
+        return ""
+    from .roofline_svg import roofline_section
+
+    return "<h2>Roofline</h2>" + roofline_section(report.roofline)
 
 
 # -- Jupyter ---------------------------------------------------------------------------------------

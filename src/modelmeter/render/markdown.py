@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from .. import _units as u
 
 if TYPE_CHECKING:
-    from ..report.model import Report
+    from ..report.model import Report, Totals
 
 
 def _esc(text: str) -> str:
@@ -32,9 +32,16 @@ def totals_rows(report: Report) -> list[tuple[str, str]]:
         ("Param bytes", u.human_bytes(t.param_bytes) + (f" ({dtypes})" if dtypes else "")),
         ("MACs", f"{u.human_count(t.macs)} ({u.exact(t.macs)})"),
         ("FLOPs", f"{u.human_count(t.flops)} ({u.exact(t.flops)})"),
+        *([("Memory traffic", _traffic(t))] if t.read_bytes + t.write_bytes else []),
         ("Input", ", ".join(f"{u.shape(i.shape)} {i.dtype}" for i in report.inputs) + f" (ran on {report.device})"),
     ]
     return rows
+
+
+def _traffic(t: Totals) -> str:
+    per_byte = f"; {t.intensity:.2f} FLOP/B" if t.intensity is not None else ""
+    parts = f"read {u.human_bytes(t.read_bytes)}, write {u.human_bytes(t.write_bytes)}{per_byte}"
+    return f"{u.human_bytes(t.read_bytes + t.write_bytes)} ({parts})"
 
 
 def render_markdown(report: Report, depth: int | None = None) -> str:
@@ -46,7 +53,7 @@ def render_markdown(report: Report, depth: int | None = None) -> str:
         "|---|---|---|---:|---:|---:|",
     ]
     for row in shown_layers(report, depth):
-        shape = ", ".join(u.shape(s) for s in row.output_shapes) or "-"
+        shape = "did not run" if row.not_run else ", ".join(u.shape(s) for s in row.output_shapes) or "-"
         calls = f" x{row.calls}" if row.calls > 1 else ""
         lines.append(
             f"| {_esc(row.name or '(model)')} | {_esc(row.type)}{calls} | {shape} | {u.human_count(row.params)} "

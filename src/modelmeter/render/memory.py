@@ -18,6 +18,13 @@ def llm_text(llm: LLMSizing) -> str:
         lines.append(
             f"  MoE: {m.experts} experts, {m.experts_per_token} per token; active params {human_count(m.active_params)}"
         )
+    if llm.state_cache:
+        lines.append(f"  state cache (conv + SSM states): {human_bytes(llm.state_cache)}")
+    if llm.decode_absorbed_flops_per_token is not None:
+        lines.append(
+            f"  MLA decode with absorbed weights (serving engines): "
+            f"{human_count(llm.decode_absorbed_flops_per_token)} FLOPs per token"
+        )
     lines += [
         f"  KV cache ({llm.kv_dtype}): {human_bytes(llm.kv_cache)}",
         f"  FLOPs per token: prefill {human_count(llm.prefill_flops_per_token)}, decode at {llm.seq_len} cached "
@@ -32,6 +39,20 @@ def llm_text(llm: LLMSizing) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _kernels(kernels: tuple[tuple[str, int], ...]) -> str:
+    return ", ".join(f"{k} x{n}" for k, n in kernels)
+
+
+def _quantization_lines(mem: Memory) -> list[str]:
+    q = mem.quantization
+    if q is None:
+        return []
+    return [
+        f"  stored quantized ({q.method}, {q.element_format}): {human_count(q.quantized_params)} weights in "
+        f"{human_bytes(q.quantized_bytes)} with scales; tensors: {', '.join(q.tensors)}"
+    ]
+
+
 def memory_text(mem: Memory) -> str:
     what_if = f" (re-priced as {mem.weights_dtype})" if mem.weights_dtype else ""
     by_dtype = ", ".join(f"{d} {human_bytes(b)}" for d, b in mem.weights_by_dtype)
@@ -39,12 +60,21 @@ def memory_text(mem: Memory) -> str:
         "Memory",
         f"  weights{what_if}: {human_bytes(mem.weights)}  [{by_dtype}]",
         f"  buffers: {human_bytes(mem.buffers)}",
+        *_quantization_lines(mem),
         f"  inference activations, peak: {human_bytes(mem.activations_peak)}",
         f"  inference total (weights + buffers + peak): {human_bytes(mem.inference_total)}",
     ]
     if mem.kv_cache is not None:
         lines.append(f"  KV cache: {human_bytes(mem.kv_cache)}")
     t = mem.training
+    if mem.attention_kernels or (t is not None and t.attention_kernels):
+        how = "as PyTorch picks on " + ("the CPU" if mem.attention_target == "cpu" else "an sm80+ GPU")
+        if mem.attention_kernel != "auto":
+            how = f"{mem.attention_kernel} asked for, math where it cannot run"
+        lines.append(
+            f"  attention kernels ({how}): inference {_kernels(mem.attention_kernels) or 'none'}"
+            + (f"; training {_kernels(t.attention_kernels) or 'none'}" if t is not None else "")
+        )
     if t is not None:
         lines += [
             f"Training step ({t.optimizer}, {t.precision}{', checkpointing' if t.checkpointing else ''})",

@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 
 
 def _output_shape(row: LayerStats) -> str:
+    if row.not_run:
+        return "did not run"
     if not row.output_shapes:
         return "-" if row.calls == 0 else ""
     text = ", ".join(u.shape(s) for s in row.output_shapes[:2])
@@ -31,16 +33,17 @@ def _percent(part: int, whole: int) -> str:
 
 
 def _op_table(report: Report) -> RenderableType:
-    """One row per op type: calls, MACs, FLOPs and share of the FLOPs."""
+    """One row per op type: calls, MACs, FLOPs, share of the FLOPs and the bytes read and written."""
     from rich.table import Table
 
     ops = Table(title=f"{report.model}: by op", title_justify="left", pad_edge=False, expand=False)
     ops.add_column("Op", no_wrap=True)
-    for column in ("Calls", "MACs", "FLOPs", "% FLOPs"):
+    for column in ("Calls", "MACs", "FLOPs", "% FLOPs", "Read+write"):
         ops.add_column(column, justify="right", no_wrap=True)
     for op in report.by_op():
         share = _percent(op.flops, report.totals.flops)
-        ops.add_row(op.op, u.exact(op.calls), u.exact(op.macs), u.exact(op.flops), share)
+        moved = u.human_bytes(op.read_bytes + op.write_bytes)
+        ops.add_row(op.op, u.exact(op.calls), u.exact(op.macs), u.exact(op.flops), share, moved)
     return ops
 
 
@@ -80,16 +83,34 @@ def tables(report: Report, depth: int | None = None, by: str = "layer") -> list[
     totals.add_row("Trainable params", u.exact(t.trainable_params), "")
     totals.add_row("Non-trainable params", u.exact(t.non_trainable_params), "")
     totals.add_row("Buffers", u.exact(t.buffers), f"({u.human_bytes(t.buffer_bytes)})" if t.buffers else "")
+    keras = dict(report.published)
+    if "keras_total_params" in keras:  # Keras' own view beside the buffer view (frontends/keras/params.py)
+        totals.add_row(
+            "Keras count_params()",
+            u.exact(keras["keras_total_params"]),
+            f"(Keras' view: trainable {u.exact(keras['keras_trainable_params'])} + non-trainable "
+            f"{u.exact(keras['keras_non_trainable_params'])}; its non-trainable weights include the buffers)",
+        )
     dtypes = ", ".join(f"{d}: {u.human_bytes(b)}" for d, b in t.param_bytes_by_dtype)
     by_dtype = f"; {dtypes}" if dtypes else ""
     totals.add_row("Param bytes", u.exact(t.param_bytes), f"({u.human_bytes(t.param_bytes)}{by_dtype})")
     totals.add_row("MACs", u.exact(t.macs), f"({u.human_count(t.macs)})")
     totals.add_row("FLOPs", u.exact(t.flops), f"({u.human_count(t.flops)}; = 2 x MACs + other)")
+    if t.read_bytes + t.write_bytes:
+        moved = f"(read {u.human_bytes(t.read_bytes)}, write {u.human_bytes(t.write_bytes)}"
+        totals.add_row("Memory traffic", u.exact(t.read_bytes + t.write_bytes), f"{moved}; {t.intensity:.2f} FLOP/B)")
     if report.attention != "full" or any("attention" in op.op for op in report.ops):
         totals.add_row("Attention", report.attention, _ATTENTION_NOTE.get(report.attention, ""))
     inputs = ", ".join(f"{u.shape(i.shape)} {i.dtype}" for i in report.inputs)
     totals.add_row("Input", inputs, f"(ran on {report.device})")
     out: list[RenderableType] = [_op_table(report) if by == "op" else layers, totals]
+    if report.not_run:
+        from rich.text import Text
+
+        from ..report.model import not_run_note
+
+        note = not_run_note(report.layers, report.not_run)
+        out.append(Text(note[0].upper() + note[1:]))
     if report.uncounted_ops:
         from rich.text import Text
 

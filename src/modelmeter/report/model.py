@@ -12,8 +12,10 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from ..formulas import Cost
+from ..formulas.registry import intensity
 from ..memory.llm import LLMSizing
 from ..memory.report import Memory
+from ..roofline.types import Roofline
 
 SCHEMA = "modelmeter/1"
 ShapeT = tuple[int, ...]
@@ -67,6 +69,16 @@ class LayerStats:
     # Checkpoint reports only (rows are name prefixes of a state dict): tensors under the prefix and their bytes.
     tensors: int | None = None
     bytes: int | None = None
+    # Memory traffic of the layer's ops, children included (docs/conventions.md, "Memory traffic").
+    read_bytes: int = 0
+    write_bytes: int = 0
+
+    @property
+    def intensity(self) -> float | None:
+        """FLOPs per byte read or written; None where the layer moved nothing."""
+        return intensity(self.flops, self.read_bytes, self.write_bytes)
+    # the module never ran on these inputs (Report.not_run): its params are counted, its MACs are not
+    not_run: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -81,12 +93,17 @@ class LayerStats:
             "calls": self.calls,
             "macs": self.macs,
             "flops": self.flops,
+            "read_bytes": self.read_bytes,
+            "write_bytes": self.write_bytes,
+            "intensity": self.intensity,
             "attrs": {k: list(v) if isinstance(v, tuple) else v for k, v in self.attrs.items()},
         }
         if self.tensors is not None:
             out["tensors"] = self.tensors
         if self.bytes is not None:
             out["bytes"] = self.bytes
+        if self.not_run:
+            out["not_run"] = True
         return out
 
 
@@ -98,9 +115,18 @@ class OpStats:
     calls: int
     macs: int
     flops: int
+    read_bytes: int = 0
+    write_bytes: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"op": self.op, "calls": self.calls, "macs": self.macs, "flops": self.flops}
+        return {
+            "op": self.op,
+            "calls": self.calls,
+            "macs": self.macs,
+            "flops": self.flops,
+            "read_bytes": self.read_bytes,
+            "write_bytes": self.write_bytes,
+        }
 
 
 @dataclass(frozen=True)
@@ -141,6 +167,12 @@ class Totals:
     macs: int
     flops: int
     param_bytes_by_dtype: tuple[tuple[str, int], ...] = ()
+    read_bytes: int = 0
+    write_bytes: int = 0
+
+    @property
+    def intensity(self) -> float | None:
+        return intensity(self.flops, self.read_bytes, self.write_bytes)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -153,6 +185,9 @@ class Totals:
             "param_bytes_by_dtype": dict(self.param_bytes_by_dtype),
             "macs": self.macs,
             "flops": self.flops,
+            "read_bytes": self.read_bytes,
+            "write_bytes": self.write_bytes,
+            "intensity": self.intensity,
         }
 
 
@@ -177,6 +212,10 @@ class Report:
     published: tuple[tuple[str, Any], ...] = ()
     memory: Memory | None = None  # filled when memory was asked for (summary(memory=True / train=True))
     llm: LLMSizing | None = None  # filled for language models sized from a config (frontends/torch/measure/llm.py)
+    roofline: Roofline | None = None  # filled with --hardware (roofline/estimate.py) and --measure
+    # the topmost modules holding parameters that did not run on the inputs given (LLaVA's vision tower fed
+    # token ids only): the totals' MACs do not cover them, so the report must not read as whole
+    not_run: tuple[str, ...] = ()
 
     # -- queries -------------------------------------------------------------------------------------
     def layer(self, name: str) -> LayerStats:
@@ -244,8 +283,10 @@ class Report:
             "error": self.error,
             "notes": list(self.notes),
             "published": dict(self.published),
+            "not_run": list(self.not_run),
             **({"memory": self.memory.to_dict()} if self.memory is not None else {}),
             **({"llm": self.llm.to_dict()} if self.llm is not None else {}),
+            **({"roofline": self.roofline.to_dict()} if self.roofline is not None else {}),
         }
 
     @classmethod
@@ -256,6 +297,7 @@ class Report:
         t = dict(doc["totals"])
         t["param_bytes_by_dtype"] = tuple(t.get("param_bytes_by_dtype", {}).items())
         layer_fields = {f.name for f in fields(LayerStats)}
+        op_fields = {f.name for f in fields(OpStats)}
         layers = []
         for row in doc["layers"]:
             kw = {k: v for k, v in row.items() if k in layer_fields}
@@ -267,7 +309,7 @@ class Report:
             inputs=tuple(InputInfo(tuple(i["shape"]), i["dtype"]) for i in doc["inputs"]),
             totals=Totals(**{k: v for k, v in t.items() if k in {f.name for f in fields(Totals)}}),
             layers=tuple(layers),
-            ops=tuple(OpStats(**o) for o in doc.get("ops", [])),
+            ops=tuple(OpStats(**{k: v for k, v in o.items() if k in op_fields}) for o in doc.get("ops", [])),
             uncounted_ops=tuple(doc.get("uncounted_ops", {}).items()),
             device=doc["device"],
             attention=doc.get("attention", "full"),
@@ -275,7 +317,9 @@ class Report:
             error=doc.get("error"),
             notes=tuple(doc.get("notes", [])),
             published=tuple(doc.get("published", {}).items()),
+            not_run=tuple(doc.get("not_run", [])),
             memory=Memory.from_dict(doc["memory"]) if doc.get("memory") else None,
+            roofline=Roofline.from_dict(doc["roofline"]) if doc.get("roofline") else None,
         )
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -325,6 +369,10 @@ class Report:
             from ..render.memory import llm_text
 
             text += llm_text(self.llm)
+        if self.roofline is not None:
+            from ..render.roofline import roofline_text
+
+            text += "\n" + roofline_text(self.roofline)
         return text
 
     def explain(self, ascii: bool = False) -> str:
@@ -339,7 +387,7 @@ class Report:
 
 
 def _self_and_ancestors(name: str) -> list[str]:
-    """"a.b.c" -> ["a.b.c", "a.b", "a", ""]."""
+    """ "a.b.c" -> ["a.b.c", "a.b", "a", ""]."""
     if name == "":
         return [""]
     parts = name.split(".")
@@ -355,12 +403,15 @@ def build_report(
     totals: Totals,
     device: str,
     attention: str = "full",
+    not_run: Iterable[str] = (),
+    notes: Iterable[str] = (),
 ) -> Report:
     """Aggregate collected records into a :class:`Report` (subtree sums; rows in module order).
 
     ``totals`` carries the parameter figures (deduplicated by the frontend); its ``macs``/``flops`` are
     filled here from the records so that rows and totals come from one sum.
     """
+    not_run = tuple(not_run)
     subtree = {rec.name: Cost() for rec in records}
     for rec in records:
         for name in _self_and_ancestors(rec.name):
@@ -384,22 +435,42 @@ def build_report(
                 macs=sub.macs,
                 flops=sub.flops,
                 attrs=dict(rec.attrs),
+                read_bytes=sub.read_bytes,
+                write_bytes=sub.write_bytes,
+                not_run=any(rec.name == n or rec.name.startswith(n + ".") for n in not_run),
             )
         )
     whole = Cost()
     for rec in records:
         whole = whole + rec.own
     ops = sorted(
-        (OpStats(op=name, calls=calls, macs=cost.macs, flops=cost.flops) for name, (calls, cost) in op_costs.items()),
+        (
+            OpStats(name, calls, cost.macs, cost.flops, cost.read_bytes, cost.write_bytes)
+            for name, (calls, cost) in op_costs.items()
+        ),
         key=lambda o: (-o.flops, o.op),
     )
     return Report(
         model=model,
         inputs=tuple(inputs),
-        totals=replace(totals, macs=whole.macs, flops=whole.flops),
+        totals=replace(
+            totals, macs=whole.macs, flops=whole.flops, read_bytes=whole.read_bytes, write_bytes=whole.write_bytes
+        ),
         layers=tuple(rows),
         ops=tuple(ops),
         uncounted_ops=tuple(sorted(uncounted_ops.items())),
         device=device,
         attention=attention,
+        not_run=tuple(not_run),
+        notes=tuple(notes) + ((not_run_note(rows, not_run),) if not_run else ()),
+    )
+
+
+def not_run_note(rows: Iterable[LayerStats], not_run: Iterable[str]) -> str:
+    """The sentence every format shows when part of the model did not run."""
+    params = {r.name: r.params for r in rows}
+    listed = ", ".join(f"{n} ({params.get(n, 0):,} params)" for n in not_run)
+    return (
+        f"not run: {listed} did not run on these inputs; their params are counted, their MACs and FLOPs are "
+        "not in the totals (give the inputs that reach them, e.g. --input NAME=SHAPE)"
     )

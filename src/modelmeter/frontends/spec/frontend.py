@@ -26,6 +26,10 @@ class SpecFrontend:
         if options.has_input:
             where = os.fspath(model) if isinstance(model, (str, os.PathLike)) else "the spec"
             raise InputError(f"{where}: a layer spec gives its own input shape; drop input_size/--input")
+        if options.measure is not None:
+            raise InputError("measure: a layer spec has no weights to run; measure the nn.Module it builds instead")
+        if options.memory is not None:
+            options.memory.refuse_llm_sizing(os.fspath(model) if isinstance(model, (str, os.PathLike)) else "the spec")
         report = analyze(model, name=options.name)
         if options.strict and report.uncounted:
             listed = ", ".join(f"{op} x{n}" for op, n in sorted(report.uncounted.items()))

@@ -18,14 +18,13 @@ import torch
 from torch.utils._pytree import tree_leaves
 
 from ...errors import ForwardError, InputError, UncountedOpsError
-from ...options import ATTENTION_MODES, DEVICES, MemoryOptions
+from ...options import ATTENTION_MODES, DEVICES
 from ...report.model import Report, build_report
 from .collect.collector import Collector, hooked
 from .collect.params import layer_records, totals
 from .guard import preserved_module
 from .inputs import Inputs
 from .measure.fused_attention import FusedAttentionOnMeta
-from .measure.live import LiveBytes
 from .strategy import choose_device
 
 
@@ -73,22 +72,21 @@ def _one_thread() -> Iterator[None]:
         torch.set_num_threads(threads)
 
 
-def _forward(model: torch.nn.Module, inputs: Inputs, device: str, collector: Collector, live: LiveBytes | None) -> None:
-    """One forward: counts and shapes into ``collector``; with ``live``, the activation peak in the same pass.
+def _forward(model: torch.nn.Module, inputs: Inputs, device: str, collector: Collector) -> None:
+    """One forward: counts and shapes into ``collector``.
 
     Attention runs as the fused kernel a real device picks (FusedAttentionOnMeta, under the collector's
     function mode, which counts it whole): one op instead of the math decomposition, and the memory a real
     device would use.
     """
     stand_ins = _stand_ins(model, device)
+    for pname, t in stand_ins.items():
+        collector.watch.setdefault(id(t), []).append(pname)
     args, kwargs = inputs.on(device)
-    if live is not None:
-        collector.output_bytes = {}
     with preserved_module(model), FusedAttentionOnMeta(), hooked(model, collector) as mode, torch.no_grad():
         try:
-            with mode, live if live is not None else nullcontext():
-                out = torch.func.functional_call(model, stand_ins, args, kwargs, tie_weights=True, strict=False)
-                del out  # freed inside the tracker, as the separate memory pass did
+            with mode:
+                torch.func.functional_call(model, stand_ins, args, kwargs, tie_weights=True, strict=False)
         except Exception as exc:
             path, shapes = collector.stack[-1] if collector.stack else ("", [])
             kind = collector.records[path].type if path in collector.records else type(model).__name__
@@ -110,7 +108,7 @@ def analyze_module(
     strict: bool = False,
     attention: str = "full",
     partial: bool = False,
-    memory: MemoryOptions | None = None,
+    memory: bool = False,
 ) -> Report:
     """Count ``model``'s parameters and the compute of one forward on ``inputs``.
 
@@ -120,8 +118,7 @@ def analyze_module(
     ``attention="causal-aware"`` counts only the unmasked part of causal and sliding-window attention.
     ``partial=True``: if the forward fails, return what ran before it failed (``report.partial``,
     ``report.error``) instead of raising :class:`ForwardError`.
-    ``memory``: the report also carries ``memory`` (measure/memory.py), its activation peak measured in the
-    same forward as the counts (one pass, not two).
+    ``memory``: memory will be measured on the device used (strategy.py then keeps to meta).
     """
     if not isinstance(model, torch.nn.Module):
         raise InputError(f"expected a torch.nn.Module, got {type(model).__name__}")
@@ -133,7 +130,7 @@ def analyze_module(
         raise InputError(f"attention must be one of {', '.join(ATTENTION_MODES)}, got {attention!r}")
     template = layer_records(model)
     if device == "auto":  # the cheaper device first (strategy.py), the other if an op cannot run there
-        first = choose_device(model, inputs, memory=memory is not None)
+        first = choose_device(model, inputs, memory=memory)
         tried = [first, "meta" if first == "cpu" else "cpu"]
     else:
         tried = [device]
@@ -156,12 +153,11 @@ def analyze_module(
                     failed = (Collector(copy.deepcopy(template), attention), used, ForwardError(msg))
                 break
         attempt = Collector(copy.deepcopy(template), attention)
-        live = LiveBytes() if memory is not None else None
         try:
             # the CPU chosen for a small model runs on one thread: no time lost spinning up (or, on a shared
             # machine, contending for) a thread pool for ops of a few microseconds
             with _one_thread() if used == "cpu" and device == "auto" else nullcontext():
-                _forward(model, inputs, used, attempt, live)
+                _forward(model, inputs, used, attempt)
             collector, failed = attempt, None
             break
         except ForwardError as exc:
@@ -181,15 +177,7 @@ def analyze_module(
     if strict and uncounted:
         listed = ", ".join(f"{op} x{n}" for op, n in sorted(uncounted.items()))
         raise UncountedOpsError(f"strict: ops ran without a formula: {listed}", uncounted)
-    report = _report(model, name, inputs, collector, used)
-    if memory is not None:
-        from .measure.memory import measure
-
-        assert live is not None and collector.output_bytes is not None
-        peak = (live.peak, collector.output_bytes)
-        measured = measure(model, inputs, used, memory, attention=attention, peak=peak)
-        report = dataclasses.replace(report, memory=measured)
-    return report
+    return _report(model, name, inputs, collector, used)
 
 
 def _report(model: torch.nn.Module, name: str | None, inputs: Inputs, collector: Collector, used: str) -> Report:
@@ -202,4 +190,6 @@ def _report(model: torch.nn.Module, name: str | None, inputs: Inputs, collector:
         totals=totals(model),
         device=used,
         attention=collector.attention,
+        not_run=collector.not_run(),
+        notes=sorted(collector.notes),
     )

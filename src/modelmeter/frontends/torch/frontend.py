@@ -8,6 +8,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from ...errors import InputError, ModelMeterError
+from ...options import MemoryOptions
 
 if TYPE_CHECKING:
     from ...options import AnalysisOptions
@@ -35,13 +36,51 @@ class TorchFrontend:
 
         with preserved_torch_state():
             report, module, inputs = _analyze(model, options)
-            if options.memory is not None and module is not None and not report.partial:
-                # report.memory was measured by analyze_module, in the same forward as the counts
+            memory = options.memory
+            if memory is None and options.roofline is not None and module is not None and not report.partial:
+                from .measure.llm import is_meta_causal_lm
+
+                if is_meta_causal_lm(module):  # the roofline's prefill and decode need the LLM sizing
+                    memory = MemoryOptions()
+            if memory is not None and module is not None and not report.partial:
+                from .measure.memory import measure
+
+                measured = measure(module, inputs, report.device, memory, attention=options.attention)
+                report = dataclasses.replace(report, memory=measured)
                 from .measure.llm import add_llm_sizing, is_meta_causal_lm
 
                 if is_meta_causal_lm(module):
-                    report = add_llm_sizing(report, module, inputs, options.memory.kv_dtype, options.memory.tokens)
+                    report = add_llm_sizing(report, module, inputs, memory.kv_dtype, memory.tokens)
+                else:
+                    memory.refuse_llm_sizing(report.model)
+            elif memory is not None:  # a checkpoint or a partial run: nothing to size
+                memory.refuse_llm_sizing(report.model)
+            if options.measure is not None:
+                report = _with_latency(report, module, inputs, options)
             return report
+
+def _with_latency(report: Report, module: Any, inputs: Any, options: AnalysisOptions) -> Report:
+    """The real forward timed (``measure/latency.py``), beside the roofline estimate on the device measured."""
+    if module is None:
+        raise InputError("measure: a checkpoint's state dict has no forward to time")
+    if report.partial:
+        raise InputError("measure: the forward failed on meta, so there is nothing to time")
+    from ...hardware.profiles import profile_for_device
+    from ...options import RooflineOptions
+    from ...roofline.estimate import with_estimate
+    from ...roofline.measure import attach
+    from .measure.latency import measure_latency
+
+    assert options.measure is not None
+    activations = report.memory.activations_peak if report.memory is not None else report.totals.write_bytes
+    measured = measure_latency(
+        module, inputs, runs=options.measure.runs, warmup=options.measure.warmup, activation_bytes=activations
+    )
+    roofline = options.roofline or RooflineOptions()
+    hardware = roofline.hardware or profile_for_device(measured.device)
+    if hardware is None:
+        raise InputError(f"measure: no built-in profile for {measured.device}; give hardware=NAME for the estimate")
+    return attach(with_estimate(report, roofline, hardware), measured)
 
 
 def _analyze(model: Any, options: AnalysisOptions) -> tuple[Report, Any, Any]:
@@ -85,7 +124,7 @@ def _analyze(model: Any, options: AnalysisOptions) -> tuple[Report, Any, Any]:
         strict=options.strict,
         partial=options.partial,
         attention=options.attention,
-        memory=options.memory,
+        memory=options.memory is not None,  # measured on the device used: the strategy keeps to meta then
     )
     # what the source publishes (torchvision: num_params, _ops, acc@1) travels with the report, for `compare`
     if published:

@@ -6,7 +6,7 @@ same shape and dtype; on CPU by clones, so an in-place op in the model cannot ch
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
@@ -15,7 +15,7 @@ from torch.utils._pytree import tree_leaves, tree_map
 from ...errors import InputError
 from ...report.model import InputInfo
 
-InputSize = Sequence[int] | Sequence[Sequence[int]]
+InputSize = Sequence[int] | Sequence[Sequence[int]] | Mapping[str, Any]
 
 
 def to_dtype(name: str | torch.dtype) -> torch.dtype:
@@ -62,7 +62,9 @@ class Inputs:
         if (input_size is None) == (input_data is None):
             raise InputError("give exactly one of input_size (shapes) or input_data (tensors)")
         self.kwargs: dict[str, Any] = {}
-        if input_size is not None:
+        if isinstance(input_size, Mapping):  # named inputs: {"input_features": (1, 80, 3000), ...}
+            self.args, self.kwargs = (), named_meta_inputs(input_size, dtypes)
+        elif input_size is not None:
             sizes = normalize_sizes(input_size)
             names = list(dtypes) if dtypes else ["float32"]
             if len(names) == 1:
@@ -110,3 +112,32 @@ class Inputs:
             return torch.zeros(t.shape, dtype=t.dtype)
 
         return tree_map(make, self.args), tree_map(make, self.kwargs)
+
+
+def _is_dtype(v: Any) -> bool:
+    return isinstance(v, (str, torch.dtype))
+
+
+def named_meta_inputs(
+    sizes: Mapping[str, Any], dtypes: Sequence[str | torch.dtype] | None = None
+) -> dict[str, torch.Tensor]:
+    """Keyword inputs from ``{name: shape}`` or ``{name: (shape, dtype)}``, as meta tensors.
+
+    Without a dtype, a name ending in ``ids`` (token ids: ``input_ids``, ``decoder_input_ids``) is int64,
+    any other float32.
+    """
+    if dtypes:
+        raise InputError("with named inputs give each its dtype: {name: (shape, dtype)} or --input NAME=SHAPE:DTYPE")
+    out = {}
+    for name, spec in sizes.items():
+        if not isinstance(name, str) or not name.isidentifier():
+            raise InputError(f"input name {name!r} must be a keyword argument name of the model's forward")
+        if isinstance(spec, (tuple, list)) and len(spec) == 2 and _is_dtype(spec[1]) and isinstance(spec[0], Sequence):
+            shape, dtype = spec
+        else:
+            shape, dtype = spec, ("int64" if name.endswith("ids") else "float32")
+        (checked,) = normalize_sizes(shape) if isinstance(shape, Sequence) and not isinstance(shape, str) else [None]
+        if checked is None or not all(isinstance(d, int) for d in checked):
+            raise InputError(f"input {name!r}: expected a shape like (1, 80, 3000) or (shape, dtype), got {spec!r}")
+        out[name] = _meta_tensor(checked, to_dtype(dtype))
+    return out

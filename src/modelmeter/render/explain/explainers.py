@@ -113,15 +113,17 @@ def _conv(row: LayerStats) -> Explanation:
     if row.calls and row.input_shapes and row.output_shapes:
         x, out = row.input_shapes[0], row.output_shapes[0]
         s, pad, dil = a["stride"], a["padding"], a["dilation"]
+        last = a.get("data_format") == "channels_last"  # Keras: (N, *spatial, C)
+        sp = 1 if last else 2  # index of the first spatial dim
         seen: set[tuple[int, ...]] = set()
         for i in range(d):
             if isinstance(pad, str):
                 break
-            rule = (x[2 + i], k[i], s[i], pad[i], dil[i])
+            rule = (x[sp + i], k[i], s[i], pad[i], dil[i])
             if rule in seen:
                 continue
             seen.add(rule)
-            n = x[2 + i]
+            n = x[sp + i]
             if t:
                 op = a["output_padding"][i]
                 expr = f"({n} {MINUS} 1){DOT}{s[i]} {MINUS} 2{DOT}{pad[i]} + {dil[i]}{DOT}({k[i]}{MINUS}1) + {op} + 1"
@@ -130,19 +132,19 @@ def _conv(row: LayerStats) -> Explanation:
                         _OUT[d][i],
                         f"(H_in {MINUS} 1){DOT}s {MINUS} 2p + d(k{MINUS}1) + output_padding + 1",
                         expr,
-                        out[2 + i],
+                        out[sp + i],
                     )
                 )
             else:
                 expr = f"floor(({n} + 2{DOT}{pad[i]} {MINUS} {dil[i]}{DOT}({k[i]}{MINUS}1) {MINUS} 1)/{s[i]} + 1)"
                 rules.append(
-                    Line(_OUT[d][i], f"floor((H_in + 2p {MINUS} d(k{MINUS}1) {MINUS} 1)/s + 1)", expr, out[2 + i])
+                    Line(_OUT[d][i], f"floor((H_in + 2p {MINUS} d(k{MINUS}1) {MINUS} 1)/s + 1)", expr, out[sp + i])
                 )
         cost = formula("conv")(x, _weight(a), out, transposed=t, bias=bias)
         if t:  # every input element is scattered into C_out/g * prod(k) outputs
-            where_s, where_n = ["N", "C_in", *_IN[d]], list(x)
+            where_s, where_n = (["N", *_IN[d], "C_in"] if last else ["N", "C_in", *_IN[d]]), list(x)
         else:
-            where_s, where_n = ["N", "C_out", *_OUT[d]], list(out)
+            where_s, where_n = (["N", *_OUT[d], "C_out"] if last else ["N", "C_out", *_OUT[d]]), list(out)
         if where_n[0] == 1:
             where_s, where_n = where_s[1:], where_n[1:]
         m_line = Line("MACs", f"{fan_s} {DOT} {DOT.join(where_s)}", f"{fan_n} {DOT} {_j(*where_n)}", cost.macs)
@@ -197,6 +199,8 @@ def _batchnorm(row: LayerStats) -> Explanation:
     a = row.attrs
     c, affine, track = a["num_features"], a["affine"], a["track_running_stats"]
     counts = formula("batchnorm_params")(c, affine, track)
+    counter = a.get("counter", True)  # Keras keeps no num_batches_tracked
+    buffers = counts.buffers - (0 if counter or not track else 1)
     lines = [
         Line(
             "params",
@@ -207,14 +211,20 @@ def _batchnorm(row: LayerStats) -> Explanation:
         ),
         Line(
             "buffers",
-            f"2{DOT}C + 1" if track else "0",
-            f"2{DOT}{c} + 1" if track else "0",
-            counts.buffers,
-            "running mean and var per channel, num_batches_tracked; state, not parameters" if track else "",
+            (f"2{DOT}C + 1" if counter else f"2{DOT}C") if track else "0",
+            (f"2{DOT}{c} + 1" if counter else f"2{DOT}{c}") if track else "0",
+            buffers,
+            (
+                "running mean and var per channel"
+                + (", num_batches_tracked" if counter else "")
+                + "; state, not parameters"
+            )
+            if track
+            else "",
         ),
         _zero_macs(row),
     ]
-    return Explanation(row.name, row.type, f"{row.type}({c})", [], lines, counts.params, counts.buffers, 0)
+    return Explanation(row.name, row.type, f"{row.type}({c})", [], lines, counts.params, buffers, 0)
 
 
 def _layernorm(row: LayerStats) -> Explanation:
@@ -263,16 +273,18 @@ def _rnn(row: LayerStats) -> Explanation:
     bias, bi, proj = a["bias"], a["bidirectional"], a.get("proj_size", 0)
     gates, dirs = RNN_GATES[mode], 2 if bi else 1
     r = proj or h
+    nb = a.get("biases", 2)  # bias vectors per gate block: PyTorch 2, Keras 1 (GRU with reset_after: 2)
     sizes = (mode, d_in0, h, layers, bias, bi, proj)
-    count = formula("rnn_params")(*sizes).params
+    count = formula("rnn_params")(*sizes, biases=nb).params
     r_sym = "P" if proj else "H"
-    p_sym = f"G{DOT}H{DOT}(D_in + {r_sym})" + (f" + 2{DOT}G{DOT}H" if bias else "") + (f" + P{DOT}H" if proj else "")
+    b_sym = f"2{DOT}G{DOT}H" if nb == 2 else f"G{DOT}H"
+    p_sym = f"G{DOT}H{DOT}(D_in + {r_sym})" + (f" + {b_sym}" if bias else "") + (f" + P{DOT}H" if proj else "")
     p_terms, m_terms = [], []
     for layer in range(layers):
         d_in = rnn_layer_input(d_in0, h, layer, bi, proj)
         term = (
             f"{gates}{DOT}{h}{DOT}({d_in} + {r})"
-            + (f" + 2{DOT}{gates}{DOT}{h}" if bias else "")
+            + ((f" + 2{DOT}{gates}{DOT}{h}" if nb == 2 else f" + {gates}{DOT}{h}") if bias else "")
             + (f" + {proj}{DOT}{h}" if proj else "")
         )
         p_terms.append(f"{dirs}{DOT}({term})" if dirs > 1 else f"({term})")
@@ -291,7 +303,7 @@ def _rnn(row: LayerStats) -> Explanation:
         else:
             n, t = (x[0], x[1]) if a["batch_first"] else (x[1], x[0])
         weights = rnn_weight_shapes(mode, d_in0, h, layers, bi, proj)
-        cost = formula("rnn")(mode.lower(), n * t, weights, bias)
+        cost = formula("rnn")(mode.lower(), n * t, weights, bias, biases=nb)
         m_sym = (
             f"N{DOT}T{DOT}"
             + (f"dirs{DOT}" if bi else "")
@@ -362,27 +374,28 @@ def _pool(row: LayerStats) -> Explanation:
     dil = a.get("dilation", [1] * len(k))
     header = (
         f"{row.type}(k={'x'.join(map(str, k))}, s={'x'.join(map(str, s))}"
-        + (f", p={'x'.join(map(str, p))}" if any(p) else "")
+        + (f", p={p}" if isinstance(p, str) else f", p={'x'.join(map(str, p))}" if any(p) else "")
         + (", ceil_mode" if a["ceil_mode"] else "")
         + ")"
     )
     rules = []
-    if row.input_shapes and row.output_shapes and not a["ceil_mode"]:
+    if row.input_shapes and row.output_shapes and not a["ceil_mode"] and not isinstance(p, str):
         x, out = row.input_shapes[0], row.output_shapes[0]
+        sp = 1 if a.get("data_format") == "channels_last" else 2  # Keras: (N, *spatial, C)
         names = _OUT.get(len(k), [f"n{i}" for i in range(len(k))])
         seen = set()
         for i in range(len(k)):
-            key = (x[2 + i], k[i], s[i], p[i], dil[i])
+            key = (x[sp + i], k[i], s[i], p[i], dil[i])
             if key in seen:
                 continue
             seen.add(key)
             if is_max:
-                expr = f"floor(({x[2 + i]} + 2{DOT}{p[i]} {MINUS} {dil[i]}{DOT}({k[i]}{MINUS}1) {MINUS} 1)/{s[i]} + 1)"
+                expr = f"floor(({x[sp + i]} + 2{DOT}{p[i]} {MINUS} {dil[i]}{DOT}({k[i]}{MINUS}1) {MINUS} 1)/{s[i]} + 1)"
                 sym = f"floor((H_in + 2p {MINUS} d(k{MINUS}1) {MINUS} 1)/s + 1)"
             else:
-                expr = f"floor(({x[2 + i]} + 2{DOT}{p[i]} {MINUS} {k[i]})/{s[i]} + 1)"
+                expr = f"floor(({x[sp + i]} + 2{DOT}{p[i]} {MINUS} {k[i]})/{s[i]} + 1)"
                 sym = f"floor((H_in + 2p {MINUS} k)/s + 1)"
-            rules.append(Line(names[i], sym, expr, out[2 + i]))
+            rules.append(Line(names[i], sym, expr, out[sp + i]))
     lines = [Line("params", "0", "0", 0, "no weights"), _zero_macs(row, "a max or mean per window: other FLOPs")]
     return Explanation(row.name, row.type, header, rules, lines, 0, 0, 0)
 

@@ -34,8 +34,17 @@ def _conv(m: nn.modules.conv._ConvNd) -> dict[str, Any]:
     }
 
 
+# The spatial dims of each pooling class, found with isinstance so that subclasses (timm's MaxPool2dSame,
+# a user's ``class MyPool(nn.MaxPool2d)``) keep them: never read from the class name.
+_POOL_DIMS: tuple[tuple[tuple[type[nn.Module], ...], int], ...] = (
+    ((nn.MaxPool1d, nn.AvgPool1d, nn.AdaptiveAvgPool1d, nn.AdaptiveMaxPool1d), 1),
+    ((nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d), 2),
+    ((nn.MaxPool3d, nn.AvgPool3d, nn.AdaptiveAvgPool3d, nn.AdaptiveMaxPool3d), 3),
+)
+
+
 def _pool_dims(m: nn.Module) -> int:
-    return int(type(m).__name__[-2])  # MaxPool2d -> 2
+    return next(d for classes, d in _POOL_DIMS if isinstance(m, classes))
 
 
 def _pool(m: Any) -> dict[str, Any]:

@@ -25,17 +25,12 @@ from ....formulas import Cost
 from ....report.model import LayerRecord
 from ..costs.forward import FAST_PATH_CHECKS, FUNCTION_COSTS, ZERO_COST, Call, adapter_for
 from ..rnn_whole import run_whole
+from .traffic import function_traffic, op_traffic
 
 
 def tensor_shapes(obj: Any) -> list[tuple[int, ...]]:
     """Shapes of the tensors anywhere inside ``obj`` (tuples, lists, dicts, pytree nodes), in order."""
     return [tuple(int(d) for d in t.shape) for t in tree_leaves(obj) if isinstance(t, torch.Tensor)]
-
-
-def _tensors_bytes(obj: Any) -> int:
-    """Bytes of the distinct tensors inside ``obj`` (as memory.py's per-layer output bytes count them)."""
-    seen = {id(t): t for t in tree_leaves(obj) if isinstance(t, torch.Tensor)}
-    return sum(t.numel() * t.element_size() for t in seen.values())
 
 
 class Collector:
@@ -49,8 +44,11 @@ class Collector:
         self.op_costs: dict[str, tuple[int, Cost]] = {}
         self.uncounted: Counter[str] = Counter()
         self.inside_function = 0  # > 0 while a function counted by FUNCTION_COSTS runs
-        self._ops: dict[Any, tuple[Any, str, str, bool]] = {}  # op overload -> (adapter, name, overload, free)
-        self.output_bytes: dict[str, int] | None = None  # set to {} to record each module's output bytes
+        # parameters read by some op, by name (``watch``: the stand-ins' ids -> their names, set by the caller):
+        # a module never called whose weights no op read did not run (see ``not_run``)
+        self.watch: dict[int, list[str]] = {}
+        self.used: set[str] = set()
+        self.notes: set[str] = set()  # what adapters say a reader must know (Call.notes)
 
     def enter(self, name: str, args: Any, kwargs: Any) -> None:
         shapes = tensor_shapes((args, kwargs))
@@ -64,14 +62,12 @@ class Collector:
         rec = self.records[name]
         if rec.calls == 1:
             rec.output_shapes = tensor_shapes(output)
-            if self.output_bytes is not None:
-                self.output_bytes[name] = _tensors_bytes(output)
         if self.stack and self.stack[-1][0] == name:
             self.stack.pop()
 
     def _call(self, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any, overload: str = "default") -> Call:
         module = self.modules.get(self.stack[-1][0]) if self.stack else None
-        return Call(args, kwargs, out, attention=self.attention, module=module, overload=overload)
+        return Call(args, kwargs, out, attention=self.attention, module=module, overload=overload, notes=self.notes)
 
     def _add(self, name: str, cost: Cost) -> None:
         rec = self.records[self.stack[-1][0]]
@@ -81,18 +77,45 @@ class Collector:
 
     def op(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> None:
         """An aten op ran (seen by the dispatch mode)."""
+        if self.watch:
+            self._note_used(args)
         if not self.stack or self.inside_function:  # outside the forward, or inside a function counted whole
             return
-        info = self._ops.get(func)
-        if info is None:  # resolved once per op overload per analysis (a model runs the same few dozen)
-            packet = func.overloadpacket
-            info = self._ops[func] = (adapter_for(packet), str(packet), func._overloadname, packet in ZERO_COST)
-        adapter, name, overload, free = info
+        packet = func.overloadpacket
+        adapter = adapter_for(packet)
+        moved = op_traffic(func, args, kwargs, out)  # bytes read and written, counted for every op
         if adapter is None:
-            if not free:
-                self.uncounted[name] += 1
+            if packet not in ZERO_COST:
+                self.uncounted[str(packet)] += 1
+            if moved.bytes:  # data movement without arithmetic (cat, copies, lookups): traffic only
+                self._add(str(packet), moved)
             return
-        self._add(name, adapter(self._call(args, kwargs, out, overload)))
+        self._add(str(packet), adapter(self._call(args, kwargs, out, func._overloadname)) + moved)
+
+    def _note_used(self, args: tuple[Any, ...]) -> None:
+        for a in args:  # weights are direct arguments, or in a list (aten.lstm's params, _foreach ops)
+            for t in a if isinstance(a, (list, tuple)) else (a,):
+                names = self.watch.get(id(t)) if isinstance(t, torch.Tensor) else None
+                if names:
+                    self.used.update(names)
+
+    def not_run(self) -> list[str]:
+        """The topmost modules holding parameters that never ran: not called, and no op read their weights
+        (a module whose weight is read directly, like Whisper's ``embed_positions.weight``, did run)."""
+        used_prefixes = {n.rpartition(".")[0] for n in self.used}
+        ran = set()
+        for prefix in used_prefixes:  # every ancestor of a used weight's owner ran
+            while True:
+                ran.add(prefix)
+                if not prefix:
+                    break
+                prefix = prefix.rpartition(".")[0]
+        out: list[str] = []
+        for name, rec in self.records.items():
+            if name and rec.calls == 0 and rec.params > 0 and name not in ran:
+                if not any(name.startswith(o + ".") for o in out):
+                    out.append(name)
+        return out
 
     def function(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """A torch function is called (seen by the function mode): count it whole if it has a formula."""
@@ -107,8 +130,11 @@ class Collector:
         finally:
             self.inside_function -= 1
         name, adapter = entry
-        self._add(name, adapter(self._call(args, kwargs, out)))
+        self._add(name, adapter(self._call(args, kwargs, out)) + function_traffic(args, kwargs, out))
         return out
+
+
+_IS_ALL_TRUE = torch.ops.aten._is_all_true.default
 
 
 class _CostMode(TorchDispatchMode):
@@ -118,6 +144,11 @@ class _CostMode(TorchDispatchMode):
 
     def __torch_dispatch__(self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
+        if func is _IS_ALL_TRUE and args[0].device.type == "meta":
+            # torch._check_tensor_all (transformers' torch_compilable_check: LLaVA's "image tokens match image
+            # features") asks for the value of a meta tensor, which has none: a check, answered "passed" on the
+            # CPU so that .item() works, as FAST_PATH_CHECKS are. The CPU fallback still evaluates it for real.
+            return torch.ones((), dtype=torch.bool)
         out = func(*args, **kwargs)
         self.collector.op(func, args, kwargs, out)
         return out

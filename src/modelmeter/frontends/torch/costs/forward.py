@@ -41,6 +41,7 @@ class Call:
     attention: str = "full"  # "full" | "causal-aware"
     module: Any = None  # the innermost nn.Module running, for attention hints
     overload: str = field(default="default")
+    notes: set[str] | None = None  # where an adapter says what a reader must know (the report's notes)
 
     def arg(self, index: int, name: str, default: Any = None) -> Any:
         """Argument ``name``, passed at position ``index`` or by keyword."""
@@ -538,7 +539,7 @@ ZERO_COST: frozenset[Any] = frozenset(
         # checks and bookkeeping
         "_assert_async", "_assert_tensor_metadata", "_linalg_check_errors", "_functional_assert_async",
         "_assert_scalar", "sym_constrain_range", "sym_constrain_range_for_size", "record_stream",
-        "_has_compatible_shallow_copy_type",
+        "_has_compatible_shallow_copy_type", "_is_all_true",
         # moving data without arithmetic
         "cat", "stack", "hstack", "vstack", "index", "_unsafe_index", "index_select", "gather", "take", "embedding",
         "roll", "flip", "constant_pad_nd", "reflection_pad1d", "reflection_pad2d", "reflection_pad3d",

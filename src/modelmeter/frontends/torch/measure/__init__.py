@@ -1,1 +1,1 @@
-"""Measurements on meta tensors: memory (live bytes, saved activations), checkpointing, LLM sizing."""
+"""Measurements: memory on meta (live bytes, saved activations), checkpointing, LLM sizing; latency for real."""

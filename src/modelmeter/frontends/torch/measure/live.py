@@ -33,6 +33,7 @@ class LiveBytes(TorchDispatchMode):
         self.live = 0
         self.peak = 0
         self._alive: dict[int, weakref.ref[torch.UntypedStorage]] = {}
+        self.events: list[tuple[int, int]] = []  # (storage id, +bytes allocated / -bytes freed), in order
 
     def __torch_dispatch__(self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
@@ -46,14 +47,27 @@ class LiveBytes(TorchDispatchMode):
             self.live += n
             self.peak = max(self.peak, self.live)
             self._alive[key] = weakref.ref(s, self._freer(key, n))
+            self.events.append((key, n))
         return out
 
     def _freer(self, key: int, n: int) -> Any:
         def free(_: Any) -> None:
             self.live -= n
             self._alive.pop(key, None)
+            self.events.append((key, -n))
 
         return free
+
+    def peak_with(self, sizes: dict[int, int]) -> int:
+        """The peak had the storages ``sizes`` names (by id, alive now) held that many bytes instead: the same
+        run with, e.g., the KV cache stored in another dtype."""
+        live = peak = 0
+        for key, n in self.events:
+            if key in sizes and key in self._alive:
+                n = sizes[key] if n > 0 else -sizes[key]
+            live += n
+            peak = max(peak, live)
+        return peak
 
 
 class SavedBytes:

@@ -7,17 +7,24 @@ This holds the smallest builder the memory work needs (``AutoModelForCausalLM.fr
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import replace
 from typing import Any
 
 import torch
 
 from ....errors import ModelRefError
+from ....formulas import Cost
 from ....memory import dtypes
-from ....memory.kv_cache import kv_cache_bytes
+from ....memory.kv_cache import kv_bytes, state_bytes
 from ....memory.llm import PARTS, LLMSizing, MoE, parse_tokens
 from ....report.model import Report
+from .fused_attention import FusedAttentionOnMeta
+from .live import LiveBytes
+from .llm_cache import cache_layers, kv_storage_bytes, measured_cache, mla_decode_costs
 from .memory import counted, total_cost
+from .moe import use_grouped_experts
+from .ssm import use_scan_op
 
 
 def build_causal_lm(config: Any) -> torch.nn.Module:
@@ -32,14 +39,36 @@ def build_causal_lm(config: Any) -> torch.nn.Module:
     except Exception as exc:  # noqa: BLE001 - any constructor failure becomes one clear error
         what = type(config).__name__
         raise ModelRefError(f"building a causal LM from {what} raised {type(exc).__name__}: {exc}") from exc
+    use_grouped_experts(model)
+    use_scan_op(model)
     return model.eval()
+
+
+_NORMS = (
+    torch.nn.LayerNorm,
+    torch.nn.GroupNorm,
+    torch.nn.RMSNorm,
+    torch.nn.LocalResponseNorm,
+    torch.nn.modules.batchnorm._BatchNorm,
+    torch.nn.modules.instancenorm._InstanceNorm,
+)
+
+
+def _is_norm(module: torch.nn.Module) -> bool:
+    """A norm by what it is, not by its class name: a torch norm, or (Llama's RMSNorm, T5's LayerNorm) a module
+    with a float epsilon whose own parameters are all 1-D scales/shifts."""
+    if isinstance(module, _NORMS):
+        return True
+    eps = getattr(module, "eps", getattr(module, "variance_epsilon", None))
+    own = list(module.parameters(recurse=False))
+    return isinstance(eps, float) and bool(own) and all(p.dim() == 1 for p in own)
 
 
 def _part(path: str, module: torch.nn.Module) -> str:
     segments = path.lower().split(".")
     if isinstance(module, torch.nn.Embedding):
         return "embedding"
-    if "norm" in type(module).__name__.lower():
+    if _is_norm(module):
         return "norm"
     if segments[-1] in ("lm_head", "head", "output"):
         return "head"
@@ -79,35 +108,26 @@ def _moe(config: Any, total: int, expert_params: int) -> MoE | None:
     return MoE(experts=experts, experts_per_token=k, expert_params=expert_params, active_params=active)
 
 
-def _cache_elements(cache: Any) -> int:
-    """Elements in a transformers cache object: ``layers[i].keys / .values`` (transformers >= 4.56), or the
-    ``key_cache`` / ``value_cache`` lists of older DynamicCache versions."""
-    if hasattr(cache, "layers"):
-        holders = [vars(layer).values() for layer in cache.layers]
-    elif hasattr(cache, "key_cache"):
-        holders = [cache.key_cache, cache.value_cache]
-    else:
-        raise ModelRefError(f"cannot read the KV cache of type {type(cache).__name__}")
-    seen: dict[int, torch.Tensor] = {}
-    for values in holders:
-        for value in values:
-            if isinstance(value, torch.Tensor):
-                seen.setdefault(id(value), value)
-    return sum(t.numel() for t in seen.values())
+def _output_cache(out: Any) -> Any:
+    """The KV cache a forward returned: ``cache`` since transformers 5.x, ``past_key_values`` before (reading
+    the old name on a new output logs a deprecation warning)."""
+    fields = getattr(type(out), "__dataclass_fields__", {})
+    return out.cache if "cache" in fields else out.past_key_values
 
 
-def _kv_formula(config: Any, seq: int, batch: int, nbytes: float) -> int | None:
-    layers = getattr(config, "num_hidden_layers", None)
-    heads = getattr(config, "num_attention_heads", None)
-    if not layers or not heads:
-        return None
-    kv_heads = getattr(config, "num_key_value_heads", None) or heads
-    head_dim = getattr(config, "head_dim", None) or config.hidden_size // heads
-    return kv_cache_bytes(layers, kv_heads, head_dim, seq, batch, nbytes)
+def _cache_argument(model: torch.nn.Module) -> str:
+    """The forward's name for the cache argument: ``cache`` (new) or ``past_key_values`` (deprecated there)."""
+    try:
+        params = inspect.signature(model.forward).parameters
+    except (TypeError, ValueError):
+        return "past_key_values"
+    return "cache" if "cache" in params else "past_key_values"
 
 
 def _config_dtype(config: Any, model: torch.nn.Module) -> str:
-    dt = getattr(config, "dtype", None) or getattr(config, "torch_dtype", None)
+    # transformers 5 calls it ``dtype``; reading ``torch_dtype`` there logs a deprecation warning, so an older
+    # config's ``torch_dtype`` is read from its __dict__
+    dt = getattr(config, "dtype", None) or vars(config).get("torch_dtype")
     if dt is None:
         dt = next(model.parameters()).dtype
     return dtypes.canonical(str(dt))
@@ -165,14 +185,19 @@ def with_llm_sizing(
     ids = torch.zeros(batch, seq_len, dtype=torch.long, device="meta")
     kv_name = dtypes.canonical(kv_dtype) if kv_dtype else _config_dtype(config, model)
     kv_bits = dtypes.BITS[kv_name]
+    attention = report.attention  # the per-token figures count attention as the totals do
     with torch.no_grad():
-        with counted(model) as prefill:
+        with FusedAttentionOnMeta(), LiveBytes() as live, counted(model, attention) as prefill:
             out = model(input_ids=ids, use_cache=True)
-        cache = out.past_key_values
-        kv = -(-_cache_elements(cache) * kv_bits // 8)
+        cache = _output_cache(out)
+        conv_bits = dtypes.BITS[_config_dtype(config, model)]
+        kv_elements, state = measured_cache(cache, conv_bits)
+        kv = -(-kv_elements * kv_bits // 8)
+        # the inference peak holds the cache as built (the model's dtype); at kv_dtype it holds that instead
+        peak_delta = live.peak_with(kv_storage_bytes(cache, kv_bits)) - live.peak if kv_dtype else 0
         next_token = torch.zeros(batch, 1, dtype=torch.long, device="meta")
-        with counted(model) as decode:  # one token attending to the seq_len tokens in the cache
-            model(input_ids=next_token, past_key_values=cache, use_cache=True)
+        with counted(model, attention) as decode:  # one token attending to the seq_len tokens in the cache
+            model(input_ids=next_token, use_cache=True, **{_cache_argument(model): cache})
     parts, expert = params_by_part(model)
     total = report.totals.params
     training = report.memory.training if report.memory else None
@@ -181,6 +206,9 @@ def with_llm_sizing(
         (training.forward_macs + training.backward_macs) // training.tokens if training and training.tokens else None
     )
     prefill_cost, decode_cost = total_cost(prefill), total_cost(decode)
+    layers = cache_layers(config)
+    mla = mla_decode_costs(config, seq_len + 1)  # the new token attends to the seq_len cached ones and itself
+    absorbed = decode_cost + mla[1] + Cost(-mla[0].macs, -mla[0].other_flops) if mla else None
     sizing = LLMSizing(
         params=total,
         params_by_part=tuple(parts.items()),
@@ -189,7 +217,7 @@ def with_llm_sizing(
         batch=batch,
         kv_dtype=kv_name,
         kv_cache=kv,
-        kv_cache_formula=_kv_formula(config, seq_len, batch, kv_bits / 8),
+        kv_cache_formula=kv_bytes(layers, seq_len, batch, kv_bits) if layers else None,
         prefill_flops_per_token=prefill_cost.flops // (batch * seq_len),
         decode_flops_per_token=decode_cost.flops // batch,
         prefill_macs_per_token=prefill_cost.macs // (batch * seq_len),
@@ -197,19 +225,31 @@ def with_llm_sizing(
         training_flops_per_token=per_token,
         training_macs_per_token=macs_per_token,
         tokens=parse_tokens(tokens) if tokens is not None else None,
+        state_cache=state,
+        state_cache_formula=state_bytes(layers, batch, conv_bits, 32) if any(x.kind == "ssm" for x in layers) else None,
+        decode_absorbed_macs_per_token=absorbed.macs // batch if absorbed else None,
+        decode_absorbed_flops_per_token=absorbed.flops // batch if absorbed else None,
     )
-    memory = replace(report.memory, kv_cache=kv) if report.memory else None
+    memory = None
+    if report.memory is not None:
+        peak = report.memory.activations_peak + peak_delta
+        memory = replace(report.memory, kv_cache=kv + state, activations_peak=peak)
     return replace(report, memory=memory, llm=sizing)
 
 
 def is_meta_causal_lm(model: Any) -> bool:
     """A transformers causal LM whose weights are all on meta (built from a config here or by ``hf:``)."""
     head = getattr(model, "get_output_embeddings", None)
+    generates = getattr(model, "can_generate", None)
     return (
         isinstance(model, torch.nn.Module)
         and hasattr(model, "config")
         and callable(head)
         and head() is not None
+        # a decoder that generates: not BertForMaskedLM (a head, no generation) nor T5 / Whisper (encoder-decoder)
+        and callable(generates)
+        and bool(generates())
+        and not getattr(model.config, "is_encoder_decoder", False)
         and all(p.is_meta for p in model.parameters())
     )
 

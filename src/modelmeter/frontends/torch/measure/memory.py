@@ -22,6 +22,7 @@ from torch.utils._pytree import tree_leaves, tree_map
 from ....errors import ForwardError, ModelMeterError
 from ....formulas import Cost
 from ....memory import dtypes
+from ....memory.attention_kernels import target_for
 from ....memory.report import Memory, Training
 from ....memory.training import compute_bytes, optimizer_bytes_per_param, shard
 from ....options import MemoryOptions
@@ -34,6 +35,8 @@ from .checkpointing import blocks as checkpoint_blocks
 from .checkpointing import checkpointed_bytes, tracking
 from .fused_attention import FusedAttentionOnMeta
 from .live import LiveBytes, SavedBytes
+from .native_mha import fast_path_flags
+from .quantized_weights import stored_weights
 
 
 def _cost_of(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> Cost | None:
@@ -197,16 +200,22 @@ def _cast_inputs(args: Any, kwargs: Any, dtype: torch.dtype | None) -> tuple[Any
     return tree_map(cast, args), tree_map(cast, kwargs)
 
 
-def activation_peak(model: torch.nn.Module, inputs: Inputs, device: str) -> tuple[int, dict[str, int]]:
-    """Peak live bytes of one inference forward (eval as the model is, no_grad), and per-layer output bytes."""
+def activation_peak(
+    model: torch.nn.Module, inputs: Inputs, device: str, attention: FusedAttentionOnMeta | None = None
+) -> tuple[int, dict[str, int]]:
+    """Peak live bytes of one inference forward (eval as the model is, no_grad), and per-layer output bytes.
+
+    ``attention`` routes scaled-dot-product attention to a kernel (default: the CPU dispatcher's choice) and
+    counts the calls per kernel."""
     stand_ins, _ = _stand_ins(model, device, None, grad=False)
     args, kwargs = inputs.on(device)
     per_layer: dict[str, int] = {}
     tracker = LiveBytes()
-    with _output_bytes_hooks(model, per_layer), torch.no_grad(), FusedAttentionOnMeta(), RNNsWhole():
-        with tracker:
-            out = torch.func.functional_call(model, stand_ins, args, kwargs, tie_weights=True, strict=False)
-            del out
+    attention = attention or FusedAttentionOnMeta()
+    fast_paths = fast_path_flags(model, attention)
+    with _output_bytes_hooks(model, per_layer), torch.no_grad(), attention, fast_paths, RNNsWhole(), tracker:
+        out = torch.func.functional_call(model, stand_ins, args, kwargs, tie_weights=True, strict=False)
+        del out
     return tracker.peak, per_layer
 
 
@@ -236,6 +245,7 @@ def training_step(
     gpus: int | None = None,
     checkpointing: bool = False,
     attention: str = "full",
+    attention_kernel: str = "auto",
 ) -> Training:
     """One training step measured on ``device``: forward in train mode with grad, then the real backward.
 
@@ -243,6 +253,8 @@ def training_step(
     add a few elementwise ops); only the trainable stand-ins get gradients, and the user's parameters'
     ``.grad`` are never touched (``torch.autograd.grad`` returns them instead of accumulating).
     ``checkpointing``: every block (``checkpointing.blocks``) recomputed in backward; see checkpointing.py.
+    ``attention_kernel``: the SDPA kernel priced (``auto``: the one PyTorch picks on the CPU, or on an sm80+
+    GPU when ``gpus`` is given; see fused_attention.py).
     """
     half = None if precision == "fp32" else (torch.bfloat16 if precision.startswith("bf16") else torch.float16)
     stand_ins, trainable = _stand_ins(model, device, half, grad=True)
@@ -252,7 +264,8 @@ def training_step(
     backward = CountCost()
     saved = SavedBytes(exclude=excluded)
     block_names = checkpoint_blocks(model) if checkpointing else []
-    with _mode(model, True), torch.enable_grad(), FusedAttentionOnMeta():
+    kernels = FusedAttentionOnMeta(attention_kernel, target_for(gpus))
+    with _mode(model, True), torch.enable_grad(), kernels:
         with saved, counted(model, attention) as forward, tracking(model, saved, block_names) as block_inputs:
             out = torch.func.functional_call(model, stand_ins, args, kwargs, tie_weights=True, strict=False)
         outs = [t for t in tree_leaves(out) if isinstance(t, torch.Tensor) and t.requires_grad]
@@ -293,6 +306,7 @@ def training_step(
         tokens=tokens,
         backward_uncounted_ops=tuple(sorted(backward.uncounted.items())),
         sharding=sharding,
+        attention_kernels=tuple(sorted(kernels.kernels.items())),
     )
 
 
@@ -315,30 +329,34 @@ def measure(
     options: MemoryOptions,
     *,
     attention: str = "full",
-    peak: tuple[int, dict[str, int]] | None = None,
 ) -> Memory:
-    """The ``memory`` part of a report for ``model`` on ``inputs`` (``device``: where the forward can run).
-
-    ``peak``: the activation peak and per-layer output bytes when the analysis forward already measured them
-    (analyze.py does, in the same pass as the counts); measured here otherwise.
-    """
+    """The ``memory`` part of a report for ``model`` on ``inputs`` (``device``: where the forward can run)."""
     weights_dtype, train, precision = options.weights_dtype, options.train, options.precision
     optimizer, gpus, checkpointing = options.optimizer, options.gpus, options.checkpointing
     total, by_dtype, buffers = weights(model, weights_dtype)
-    if peak is None:
-        with _as_forward_error("the inference forward measuring memory"):
-            peak = activation_peak(model, inputs, device)
-    peak_bytes, per_layer = peak
+    stored = stored_weights(model) if weights_dtype is None else None  # --weights-dtype stays the what-if
+    if stored is not None:
+        total, by_dtype = stored[0], stored[1]
+    target = target_for(gpus)
+    kernels = FusedAttentionOnMeta(options.attention_kernel, target)
+    with _as_forward_error("the inference forward measuring memory"):
+        peak, per_layer = activation_peak(model, inputs, device, kernels)
     training = None
     if train:
         with _as_forward_error(f"the training step (train mode, {precision}, on {device})"):
-            training = training_step(model, inputs, device, optimizer, precision, gpus, checkpointing, attention)
+            training = training_step(
+                model, inputs, device, optimizer, precision, gpus, checkpointing, attention, options.attention_kernel
+            )
     return Memory(
         weights=total,
         weights_by_dtype=tuple(by_dtype.items()),
         buffers=buffers,
-        activations_peak=peak_bytes,
+        activations_peak=peak,
         layer_output_bytes=tuple(per_layer.items()),
         weights_dtype=dtypes.canonical(weights_dtype) if weights_dtype else None,
         training=training,
+        quantization=stored[2] if stored is not None else None,
+        attention_kernel=options.attention_kernel,
+        attention_target=target,
+        attention_kernels=tuple(sorted(kernels.kernels.items())),
     )

@@ -1,5 +1,6 @@
 """Model references, one loader module per kind, registered below: ``torchvision:NAME[:WEIGHTS]``
-(torchvision.py), ``FILE.py[:NAME]`` (pyfile.py), ``hf:PATH`` (hf.py) and checkpoints (checkpoint.py).
+(torchvision.py), ``timm:NAME[.TAG]`` (timm.py), ``FILE.py[:NAME]`` (pyfile.py), ``hf:PATH`` / ``hf:ORG/NAME``
+(hf.py) and checkpoints (checkpoint.py).
 
 A new kind (``timm:NAME``) is one file defining ``load_reference(ref, options) -> Loaded`` plus one line in
 ``KINDS``. A model built here is ours, so it is put in eval mode: it is costed for inference, as published
@@ -14,7 +15,7 @@ from pathlib import Path
 from ...._files import check_readable_file, shown
 from ....errors import InputError, ModelRefError
 from ....options import AnalysisOptions
-from . import checkpoint, hf, pyfile, torchvision
+from . import checkpoint, hf, pyfile, timm, torchvision
 from .base import Loaded, ReferenceKind, prefixed
 from .hf import from_hf_config, load_hf
 from .pyfile import load_file
@@ -40,6 +41,7 @@ KINDS: tuple[ReferenceKind, ...] = (
     ReferenceKind("checkpoint", checkpoint.is_checkpoint, checkpoint.load_reference, takes_seq_len=True),
     ReferenceKind("hf", prefixed(hf.PREFIX), hf.load_reference, takes_seq_len=True),
     ReferenceKind("torchvision", prefixed(torchvision.PREFIX), torchvision.load_reference),
+    ReferenceKind("timm", prefixed(timm.PREFIX), timm.load_reference),
     ReferenceKind("python file", pyfile.claims, pyfile.load_reference),
 )
 
@@ -81,8 +83,8 @@ def _unknown(ref: str) -> None:
 
 
 _KINDS = (
-    "use torchvision:NAME, path/to/file.py:ClassOrFactory, hf:path/to/config.json, a checkpoint .pt or a layer "
-    "spec .yaml"
+    "use torchvision:NAME, timm:NAME, path/to/file.py:ClassOrFactory, hf:path/to/config.json, a checkpoint .pt "
+    "or a layer spec .yaml"
 )
 
 

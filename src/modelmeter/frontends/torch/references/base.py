@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -22,8 +23,14 @@ class Loaded:
     name: str
     input_size: list[tuple[int, ...]] | None = None
     published: dict[str, Any] = field(default_factory=dict)
-    input_data: Any = None  # default inputs as meta tensors, where sizes alone do not say it (token ids)
     report: Report | None = None  # a report made without a forward (a checkpoint's state dict): no model to run
+    # default inputs, where sizes alone do not say them (token ids, several named inputs); built only when
+    # asked for, so that a model whose defaults cannot be read off its config still runs on the user's inputs
+    make_inputs: Callable[[], Any] | None = None
+
+    @cached_property
+    def input_data(self) -> Any:
+        return self.make_inputs() if self.make_inputs is not None else None
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,8 @@ class TensorEntry:
     nbytes: int
     key: Any
     is_buffer: bool
+    # inside an optimizer's state dict (exp_avg, momentum_buffer): training state, not the model's parameters
+    optimizer: bool = False
 
 
 def is_checkpoint(ref: str) -> bool:
@@ -146,6 +148,13 @@ def _identity(t: torch.Tensor) -> Any:
     return (t.untyped_storage().data_ptr(), t.storage_offset(), tuple(t.shape), t.stride(), t.dtype)
 
 
+def is_optimizer_state(item: Any) -> bool:
+    """A ``torch.optim.Optimizer.state_dict()``, recognised by its structure (``state`` and ``param_groups``),
+    wherever a training checkpoint keeps it (``optimizer``, ``optimizer_state_dict``, Lightning's
+    ``optimizer_states`` list)."""
+    return isinstance(item, Mapping) and "state" in item and isinstance(item.get("param_groups"), list)
+
+
 def _flatten(obj: Any) -> tuple[list[TensorEntry], list[str]]:
     """Tensors anywhere in nested dicts / lists, named by dotted path; also the names of non-tensor leaves.
 
@@ -154,21 +163,23 @@ def _flatten(obj: Any) -> tuple[list[TensorEntry], list[str]]:
     entries: list[TensorEntry] = []
     skipped: list[str] = []
     visited: set[int] = set()
-    stack: list[tuple[str, Any]] = [("", obj)]
+    stack: list[tuple[str, Any, bool]] = [("", obj, False)]
     while stack:
-        name, item = stack.pop()
+        name, item, in_optimizer = stack.pop()
         if isinstance(item, torch.Tensor):
             dtype = str(item.dtype).removeprefix("torch.")
             entries.append(
                 TensorEntry(name, tuple(int(d) for d in item.shape), dtype, item.numel(),
-                            item.numel() * item.element_size(), _identity(item), _is_buffer(name, dtype))
+                            item.numel() * item.element_size(), _identity(item), _is_buffer(name, dtype),
+                            in_optimizer)
             )  # fmt: skip
         elif isinstance(item, (Mapping, list, tuple)):
             if id(item) in visited:
                 continue
             visited.add(id(item))
+            in_optimizer = in_optimizer or is_optimizer_state(item)
             pairs = item.items() if isinstance(item, Mapping) else enumerate(item)
-            children = [(f"{name}.{k}" if name else str(k), v) for k, v in pairs]
+            children = [(f"{name}.{k}" if name else str(k), v, in_optimizer) for k, v in pairs]
             stack.extend(reversed(children))  # keep file order
         else:
             skipped.append(name or "<root>")
@@ -224,7 +235,12 @@ def _prefixes(name: str) -> list[str]:
 
 
 def checkpoint_report(name: str, entries: list[TensorEntry], skipped: Sequence[str] = ()) -> Report:
-    """A report whose layers are the name prefixes of the checkpoint's tensors (tied tensors counted once)."""
+    """A report whose layers are the name prefixes of the checkpoint's tensors (tied tensors counted once).
+
+    Optimizer state (Adam's exp_avg and exp_avg_sq: twice the model's size) is not the model: it is left out of
+    the params and the rows, and a note gives its elements and bytes."""
+    optimizer = [e for e in entries if e.optimizer]
+    entries = [e for e in entries if not e.optimizer]
     members: dict[str, dict[Any, TensorEntry]] = {}
     for e in entries:
         for prefix in _prefixes(e.name):
@@ -252,6 +268,14 @@ def checkpoint_report(name: str, entries: list[TensorEntry], skipped: Sequence[s
         "a checkpoint does not record which tensors are trainable (all params counted as trainable) or which are "
         f"buffers (counted as buffers: non-float tensors and {', '.join(sorted(BUFFER_NAMES))})",
     ]
+    if optimizer:
+        roots = list(dict.fromkeys(e.name.split(".")[0] for e in optimizer))
+        opt_unique = {e.key: e for e in optimizer}.values()
+        opt_numel, opt_bytes = sum(e.numel for e in opt_unique), sum(e.nbytes for e in opt_unique)
+        notes.append(
+            f"optimizer state in {', '.join(roots)}: {len(opt_unique)} tensors, {opt_numel:,} elements, "
+            f"{opt_bytes:,} bytes; training state, not counted as params (the totals are the model's alone)"
+        )
     tied = len(entries) - len(unique)
     if tied:
         notes.append(f"{tied} tensor entries share a tensor with another entry (tied); counted once in totals")

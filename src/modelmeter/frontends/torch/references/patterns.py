@@ -1,5 +1,6 @@
 """Reference patterns for ``compare``: ``torchvision:resnet*`` / ``torchvision:*`` expand over torchvision's
-classification models, ``FILE.py:*`` over the ``nn.Module`` classes defined in the file. Plain references pass
+classification models, ``timm:convnext*`` over timm's architectures, ``FILE.py:*`` over the ``nn.Module``
+classes defined in the file. Plain references pass
 through without importing torch."""
 
 from __future__ import annotations
@@ -48,12 +49,19 @@ def expand(refs: Iterable[str]) -> list[str]:
                 raise ModelRefError(f"{ref}: torchvision is not installed; pip install torchvision") from exc
             matched = [f"torchvision:{n}" for n in names if fnmatch.fnmatchcase(n, pattern)]
             where = "torchvision's classification models"
+        elif ref.startswith("timm:"):
+            from .timm import timm_models
+
+            matched = [f"timm:{n}" for n in timm_models(ref, ref.partition(":")[2])]
+            where = "timm's models"
         elif ".py:" in ref:
             path_text, _, pattern = ref.rpartition(":")
             matched = [f"{path_text}:{n}" for n in _file_classes(path_text) if fnmatch.fnmatchcase(n, pattern)]
             where = f"the nn.Module classes of {path_text}"
         else:
-            raise ModelRefError(f"{ref!r}: patterns work for torchvision:PATTERN and FILE.py:PATTERN")
+            raise ModelRefError(
+                f"{ref!r}: patterns work for torchvision:PATTERN, timm:PATTERN and FILE.py:PATTERN"
+            )
         if not matched:
             raise ModelRefError(f"{ref!r} matches none of {where}")
         out.extend(m for m in matched if m not in out)

@@ -1,0 +1,1 @@
+"""Views of a report under other tools' conventions, for checking modelmeter's numbers against theirs."""
