@@ -1,5 +1,7 @@
 # make run  : fresh machine -> .venv with modelmeter[torch,dev], then the bundled examples analysed
-# make test : fresh machine -> .venv, then the whole test suite
+# make test : fresh machine -> .venv, then lint, then the whole test suite
+# make lint : ruff check, ruff format --check, mypy (0 errors on src/)
+# make docs : regenerate the outputs pasted into README.md and docs/ (and docs/report-resnet50.png)
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -7,7 +9,7 @@ PY     := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 EXAMPLES := examples/seed_models.py
 
-.PHONY: install run test lint clean
+.PHONY: install run test lint docs clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,11 +29,16 @@ run: install
 	$(VENV)/bin/modelmeter explain examples/keras/conv_3_to_16.keras
 	$(VENV)/bin/modelmeter summary examples/specs/resnet18.yaml --depth 1
 
-test: install
+test: install lint
 	$(PY) -m pytest -q
 
 lint: install
-	$(VENV)/bin/ruff check src tests examples
+	$(VENV)/bin/ruff check src tests examples tools
+	$(VENV)/bin/ruff format --check src tests examples tools
+	$(VENV)/bin/mypy src
+
+docs: install
+	$(PY) tools/make_docs.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info

@@ -36,7 +36,7 @@ def main() -> int:
     import transformers
 
     from modelmeter._units import human_bytes, human_count
-    from modelmeter.frontends.torch.measure.llm import llm_summary
+    from modelmeter import llm_summary
 
     imported = time.perf_counter() - t_import
     config = transformers.LlamaConfig(

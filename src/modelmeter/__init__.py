@@ -7,10 +7,12 @@
     >>> report.explain()       # the hand calculation, layer by layer
     >>> modelmeter.summary("net.yaml")            # a layer spec, no framework needed (docs/spec.md)
     >>> modelmeter.spec.to_torch("net.yaml")      # the spec as an nn.Module
+    >>> modelmeter.llm_summary(config, seq_len=4096)  # a causal LM: KV cache, prefill/decode, training
 """
 
+from . import render as render  # registers the formatters behind Report.to_csv(), str(report), ...
 from . import spec as spec  # a public submodule, torch-free: modelmeter.spec.to_torch
-from ._api import compare, summary
+from ._api import compare, llm_summary, summary
 from ._version import __version__
 from .errors import (
     CheckpointError,
@@ -47,5 +49,6 @@ __all__ = [
     "UsageError",
     "__version__",
     "compare",
+    "llm_summary",
     "summary",
 ]

@@ -107,6 +107,43 @@ def summary(
     return report
 
 
+def llm_summary(
+    config: Any,
+    *,
+    seq_len: int = 2048,
+    batch: int = 1,
+    kv_dtype: str | None = None,
+    tokens: str | int | None = None,
+    train: bool = True,
+    optimizer: str = "adamw",
+    precision: str = "bf16-mixed",
+    gpus: int | None = None,
+    weights_dtype: str | None = None,
+) -> Report:
+    """A report of the causal LM of ``config`` for ``batch`` x ``seq_len`` tokens, with ``memory`` (KV cache
+    included) and ``llm`` (parts, MoE, prefill/decode, token budget) filled in."""
+    from .frontends.torch.frontend import require_torch
+
+    require_torch()
+    from .frontends.torch.measure.llm import build_causal_lm, token_ids, with_llm_sizing
+
+    model = build_causal_lm(config)
+    ids = token_ids(batch, seq_len)
+    report = summary(
+        model,
+        input_data={"input_ids": ids},  # use_cache as configured: prefill builds its KV cache
+        name=type(config).__name__.removesuffix("Config") or "llm",
+        train=train,
+        optimizer=optimizer,
+        precision=precision,
+        gpus=gpus,
+        weights_dtype=weights_dtype,
+        memory=True,
+        device="meta",
+    )
+    return with_llm_sizing(report, model, seq_len=seq_len, batch=batch, kv_dtype=kv_dtype, tokens=tokens)
+
+
 def analysis_options(
     input_size: Sequence[int] | Sequence[Sequence[int]] | None = None,
     input_data: Any = None,

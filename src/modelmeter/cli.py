@@ -438,8 +438,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.ClickException as exc:
-        if type(exc).__name__ == "NoArgsIsHelpError" and getattr(exc, "ctx", None) is not None:  # bare `modelmeter`
-            click.echo(exc.ctx.get_help(), err=True)
+        help_ctx = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError" and help_ctx is not None:  # bare `modelmeter`
+            click.echo(help_ctx.get_help(), err=True)
             return 2
         click.echo(f"error: {_one_line(exc.format_message())}", err=True)
         return 2 if isinstance(exc, click.UsageError) else exc.exit_code

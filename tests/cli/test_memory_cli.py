@@ -52,7 +52,7 @@ def test_memory_and_llm_documents_follow_the_json_schema():
     for kw in ({"memory": True}, {"weights_dtype": "int4"}, {"train": True, "gpus": 4, "checkpointing": True}):
         validator.validate(json.loads(modelmeter.summary(lenet, **kw).to_json()))
     transformers = pytest.importorskip("transformers")
-    from modelmeter.frontends.torch.measure.llm import llm_summary
+    from modelmeter import llm_summary
 
     cfg = transformers.LlamaConfig(
         vocab_size=100, hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=4

@@ -50,16 +50,16 @@ def test_refuses_to_materialize_more_than_memory() -> None:
 
 def test_refusal_counts_inputs_too(monkeypatch: pytest.MonkeyPatch) -> None:
     """Small weights but an input of 64 GiB: the CPU fallback must not allocate it."""
-    monkeypatch.setattr(analyze, "_available_bytes", lambda: 32 * 2**30)
+    monkeypatch.setattr(analyze, "available_bytes", lambda: 32 * 2**30)
     with pytest.raises(ForwardError, match=r"needs 64\.0 GiB, more than half the available memory \(32\.0 GiB\)"):
         modelmeter.summary(rm.NeedsCpu(), input_size=(2**30, 16))
 
 
 def test_refusal_threshold_is_half_the_available_memory(monkeypatch: pytest.MonkeyPatch) -> None:
     need = (16 * 16 + 16) * 4 + 4 * 16 * 4  # NeedsCpu's weights and a (4, 16) float32 input
-    monkeypatch.setattr(analyze, "_available_bytes", lambda: 2 * need)
+    monkeypatch.setattr(analyze, "available_bytes", lambda: 2 * need)
     assert modelmeter.summary(rm.NeedsCpu(), input_size=(4, 16)).device == "cpu"
-    monkeypatch.setattr(analyze, "_available_bytes", lambda: 2 * need - 2)
+    monkeypatch.setattr(analyze, "available_bytes", lambda: 2 * need - 2)
     with pytest.raises(ForwardError, match="refusing to run on the CPU"):
         modelmeter.summary(rm.NeedsCpu(), input_size=(4, 16))
 

@@ -163,7 +163,7 @@ def test_legacy_format_larger_than_memory_is_refused(tmp_path: Path, monkeypatch
     from modelmeter.frontends.torch import analyze
 
     torch.save({"w": torch.zeros(1024)}, tmp_path / "old.pt", _use_new_zipfile_serialization=False)
-    monkeypatch.setattr(analyze, "_available_bytes", lambda: 4096)
+    monkeypatch.setattr(analyze, "available_bytes", lambda: 4096)
     with pytest.raises(CheckpointError, match=r"format of torch before 1\.6, which can only be read whole"):
         modelmeter.summary(tmp_path / "old.pt")
     torch.save({"w": torch.zeros(1024)}, tmp_path / "new.pt")  # the current format is never read whole

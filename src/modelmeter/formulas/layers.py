@@ -82,7 +82,7 @@ def rnn_weight_shapes(
     out = []
     for layer in range(num_layers):
         d_in = rnn_layer_input(input_size, hidden_size, layer, bidirectional, proj_size)
-        weights = [(gates * hidden_size, d_in), (gates * hidden_size, recurrent)]
+        weights: list[tuple[int, ...]] = [(gates * hidden_size, d_in), (gates * hidden_size, recurrent)]
         if proj_size:
             weights.append((proj_size, hidden_size))
         out += [weights] * (2 if bidirectional else 1)

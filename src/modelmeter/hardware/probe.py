@@ -20,7 +20,7 @@ COPY_BYTES = 256 * 2**20
 REPEATS = 5
 
 
-def _best(fn: Callable[[], None], repeats: int = REPEATS) -> float:
+def _best(fn: Callable[[], object], repeats: int = REPEATS) -> float:
     fn()  # warm-up: first-touch page faults, thread pool start
     best = float("inf")
     for _ in range(repeats):

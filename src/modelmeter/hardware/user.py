@@ -51,7 +51,7 @@ def _read(path: Path) -> dict[str, Any]:
             doc = yaml.safe_load(text) or {}
         else:
             try:
-                import tomllib
+                import tomllib  # type: ignore[import-not-found, unused-ignore]  # 3.11+
             except ImportError:  # Python 3.10
                 import tomli as tomllib  # type: ignore[no-redef]
             doc = tomllib.loads(text)

@@ -27,7 +27,8 @@ TOP_N = 15
 
 
 def _asset(name: str) -> str:
-    return files("modelmeter.render").joinpath("assets", name).read_text(encoding="utf-8")
+    # one path part per joinpath call: Python 3.10's Traversable takes one
+    return files("modelmeter.render").joinpath("assets").joinpath(name).read_text(encoding="utf-8")
 
 
 def _page(title: str, body: str, data: object) -> str:

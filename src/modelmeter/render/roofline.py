@@ -46,19 +46,20 @@ def roofline_text(r: Roofline, top: int = 5) -> str:
         t = r.training
         lines.append(f"  training step   {seconds(t.step_time_s)} at {r.efficiency:.0%} of peak; MFU {t.mfu:.1%}")
     if r.measured is not None:
-        m = r.measured
+        meas = r.measured
         lines.append(
-            f"  measured        {seconds(m.median_s)} median on {m.device} ({m.runs} runs after {m.warmup} warm-up; "
-            f"min {seconds(m.min_s)}, IQR {seconds(m.iqr_s)})"
+            f"  measured        {seconds(meas.median_s)} median on {meas.device} "
+            f"({meas.runs} runs after {meas.warmup} warm-up; "
+            f"min {seconds(meas.min_s)}, IQR {seconds(meas.iqr_s)})"
         )
-        if m.ratio is not None and m.estimate_s is not None:
+        if meas.ratio is not None and meas.estimate_s is not None:
             lines.append(
-                f"  measured / estimate  {m.ratio:.2f} ({seconds(m.median_s)} vs {seconds(m.estimate_s)}); "
-                f"calibrated efficiency {m.calibrated_efficiency:.3f}"
+                f"  measured / estimate  {meas.ratio:.2f} ({seconds(meas.median_s)} vs {seconds(meas.estimate_s)}); "
+                f"calibrated efficiency {meas.calibrated_efficiency:.3f}"
             )
         lines.append(
-            f"  per-layer sum   {seconds(m.layers_sum_s)} over {len(m.layers)} leaf layers "
-            f"(per run, the leaves add up to {m.layers_share:.0%} of the hooked forward, median "
-            f"{seconds(m.hooked_median_s)})"
+            f"  per-layer sum   {seconds(meas.layers_sum_s)} over {len(meas.layers)} leaf layers "
+            f"(per run, the leaves add up to {meas.layers_share:.0%} of the hooked forward, median "
+            f"{seconds(meas.hooked_median_s)})"
         )
     return "\n".join(lines) + "\n"

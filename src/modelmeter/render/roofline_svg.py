@@ -79,7 +79,7 @@ def roofline_section(r: Roofline) -> str:
         lines.append(f"<p>Decode per token (KV cache {m.kv_len} tokens): {seconds(m.decode_time_s)}, "
                      f"{m.tokens_per_s:,.1f} tokens/s; prefill {seconds(m.prefill_time_s)}.</p>")  # fmt: skip
     if r.measured is not None and r.measured.ratio is not None:
-        m = r.measured
-        lines.append(f"<p>Measured on {escape(m.device)}: {seconds(m.median_s)} median of {m.runs}; "
-                     f"measured / estimate {m.ratio:.2f}.</p>")  # fmt: skip
+        meas = r.measured
+        lines.append(f"<p>Measured on {escape(meas.device)}: {seconds(meas.median_s)} median of {meas.runs}; "
+                     f"measured / estimate {meas.ratio:.2f}.</p>")  # fmt: skip
     return "".join(lines) + roofline_svg(r)

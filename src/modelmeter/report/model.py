@@ -7,10 +7,11 @@ Frontends collect :class:`LayerRecord`s, :func:`build_report` aggregates them, r
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from ..errors import ModelMeterError
 from ..formulas import Cost
 from ..formulas.registry import intensity
 from ..memory.llm import LLMSizing
@@ -18,6 +19,20 @@ from ..memory.report import Memory
 from ..roofline.types import Roofline
 
 SCHEMA = "modelmeter/1"
+
+# Report's rendering conveniences (to_csv, to_markdown, to_html, render, explain, ...) call the formatters the
+# render layer registers here when it is imported (``modelmeter/__init__.py`` imports it), so this data layer
+# never imports a renderer.
+FORMATTERS: dict[str, Callable[..., Any]] = {}
+
+
+def _formatter(name: str) -> Callable[..., Any]:
+    try:
+        return FORMATTERS[name]
+    except KeyError:
+        raise ModelMeterError(f"no {name!r} formatter registered; import modelmeter.render") from None
+
+
 ShapeT = tuple[int, ...]
 
 
@@ -327,60 +342,33 @@ class Report:
 
     def to_csv(self) -> str:
         """One CSV row per layer, every field of the JSON layer rows, exact integers (shapes as JSON lists)."""
-        from ..render.csv import render_csv
-
-        return render_csv(self)
+        return str(_formatter("csv")(self))
 
     def to_markdown(self, depth: int | None = None) -> str:
         """Totals and the layer table as GitHub-flavoured Markdown, numbers in K/M/G and KiB/MiB."""
-        from ..render.markdown import render_markdown
-
-        return render_markdown(self, depth=depth)
+        return str(_formatter("markdown")(self, depth=depth))
 
     def to_html(self) -> str:
         """One self-contained HTML page (no network): totals, charts, the sortable layer tree, ops, conventions."""
-        from ..render.html import render_html
-
-        return render_html(self)
+        return str(_formatter("html")(self))
 
     def to_dataframe(self) -> Any:
         """The layer rows as a ``pandas.DataFrame`` (pandas is optional: ``pip install pandas``)."""
-        from ..render.csv import to_dataframe
-
-        return to_dataframe(self)
+        return _formatter("dataframe")(self)
 
     def _repr_html_(self) -> str:
         """Jupyter: a compact inline view (totals and the top-level layers)."""
-        from ..render.html import render_compact
-
-        return render_compact(self)
+        return str(_formatter("compact_html")(self))
 
     def render(self, depth: int | None = None, width: int = 120, by: str = "layer") -> str:
         """The table as plain text: a row per layer (``depth`` limits how deep the tree goes) or, with
         ``by="op"``, a row per op type."""
-        from ..render.table import render_text
-
-        text = render_text(self, depth=depth, width=width, by=by)
-        if self.memory is not None:
-            from ..render.memory import memory_text
-
-            text += "\n" + memory_text(self.memory)
-        if self.llm is not None:
-            from ..render.memory import llm_text
-
-            text += llm_text(self.llm)
-        if self.roofline is not None:
-            from ..render.roofline import roofline_text
-
-            text += "\n" + roofline_text(self.roofline)
-        return text
+        return str(_formatter("text")(self, depth=depth, width=width, by=by))
 
     def explain(self, ascii: bool = False) -> str:
         """The hand calculation of every classic layer: each formula in symbols, then with the numbers
         (``ascii=True`` writes * and -> instead of the Unicode symbols)."""
-        from ..render.explain import explain_report
-
-        return explain_report(self, ascii=ascii)
+        return str(_formatter("explain")(self, ascii=ascii))
 
     def __str__(self) -> str:
         return self.render()

@@ -42,6 +42,17 @@ def test_gpt2_past_its_position_table_is_refused(capsys):
         modelmeter.summary(transformers.BertConfig(num_hidden_layers=1), seq_len=513)
 
 
+def test_token_ids_given_past_the_position_table_are_refused_too(capsys):
+    args = ["summary", "hf:examples/hf/gpt2", "--input", "input_ids=1,2048:int64"]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert "input_ids of length 2048 is longer than the model's position table (1024 positions" in err
+    gpt2 = transformers.GPT2Config(n_layer=1, architectures=["GPT2LMHeadModel"])
+    with pytest.raises(InputError, match="input_ids of length 1025"):
+        modelmeter.summary(gpt2, input_data={"input_ids": torch.zeros(1, 1025, dtype=torch.long)})
+    assert modelmeter.summary(gpt2, input_size={"input_ids": (1, 1024)}).inputs[0].shape == (1, 1024)
+
+
 def test_rotary_positions_have_no_table_and_any_length_runs():
     cfg = transformers.LlamaConfig(**{k: v for k, v in tiny_llama().items() if k != "model_type"})
     cfg.max_position_embeddings = 64

@@ -154,15 +154,15 @@ def analyze_keras(model: Any, options: Any = None, **kwargs: Any) -> Report:
                 own = own + cost
         if node.children and kind is None:
             custom.append(node.name or "(model)")
-        c = counts(subtree_weights(layer))
+        weights_count = counts(subtree_weights(layer))
         first = mine[0] if mine else None
         records.append(
             LayerRecord(
                 name=node.name,
                 type=type(layer).__name__,
-                params=c.params,
-                trainable_params=c.trainable,
-                buffers=c.buffers,
+                params=weights_count.params,
+                trainable_params=weights_count.trainable,
+                buffers=weights_count.buffers,
                 calls=len(mine),
                 input_shapes=list(first.inputs) if first else [],
                 output_shapes=list(first.outputs) if first else [],

@@ -102,13 +102,13 @@ def layer_attrs(kind: str, cfg: dict[str, Any], c: Call | None) -> dict[str, Any
         return out
     if kind == "MultiHeadAttention" and len(c.args) >= 2 and c.args[0] and c.args[1] and c.outputs:
         q, v = c.args[0], c.args[1]
-        k = c.kwargs.get("key", v)
+        key = c.kwargs.get("key", v)
         e, heads, kd = q[-1], cfg["num_heads"], cfg["key_dim"]
         if heads * kd == e and (cfg.get("value_dim") or kd) == kd and c.outputs[0][-1] == e and len(q) == 3:
             return {  # the PyTorch nn.MultiheadAttention this layer is
                 "embed_dim": e,
                 "num_heads": heads,
-                "kdim": k[-1],
+                "kdim": key[-1],
                 "vdim": v[-1],
                 "bias": bool(cfg["use_bias"]),
                 "add_bias_kv": False,

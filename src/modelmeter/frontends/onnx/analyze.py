@@ -377,9 +377,9 @@ def _attrs(r: _Rec, kids: list[str] | None, shapes: Shapes, cat: Catalogue, para
     bias = len(node.input) > 2 and bool(node.input[2])
     try:
         if node.op_type == "Gemm":
-            got = linear_attrs(attrs, ins[1], bias)
+            got = linear_attrs(attrs, ins[1], bias)  # type: ignore[arg-type]  # not None: checked above
         else:
-            got = conv_attrs(attrs, ins[0], ins[1], bias, node.op_type == "ConvTranspose")
+            got = conv_attrs(attrs, ins[0], ins[1], bias, node.op_type == "ConvTranspose")  # type: ignore[arg-type]
     except (ValueError, TypeError, IndexError):  # malformed attributes: no hand calculation, the counts stand
         return {}
     return got or {}

@@ -35,7 +35,7 @@ def scope_chain(node: Any) -> list[tuple[str, str | None]]:
     if _SCOPES_KEY in meta:
         names = _literal_list(meta[_SCOPES_KEY]) or []
         classes = _literal_list(meta.get(_CLASSES_KEY, "")) or []
-        chain = []
+        chain: list[tuple[str, str | None]] = []
         for i, name in enumerate(names[1:-1], start=1):  # [0] is the root, [-1] the op itself
             if name:
                 cls = classes[i].rsplit(".", 1)[-1] if i < len(classes) else None
@@ -45,7 +45,7 @@ def scope_chain(node: Any) -> list[tuple[str, str | None]]:
     if "/" not in name:
         return []
     segments = [_clean(s) for s in name.split("/")[:-1] if _clean(s)]
-    chain: list[tuple[str, str | None]] = []
+    chain = []
     current = ""
     for seg in segments:
         # TorchScript writes the full path of a container's children ("layer1.0" under "layer1"); elsewhere join

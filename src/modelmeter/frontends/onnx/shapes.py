@@ -56,10 +56,10 @@ def bind_inputs(
     names = [i.name for i in inputs]
     by_name: dict[str, Shape] = {}
     if isinstance(given, Mapping):
-        for key, shape in given.items():
+        for key, given_shape in given.items():
             if key not in names:
                 raise InputError(f"{where}: no input named {key!r}; the model's inputs are {', '.join(names)}")
-            by_name[key] = tuple(shape)
+            by_name[key] = tuple(given_shape)
     elif given:
         if len(given) > len(names):
             raise InputError(f"{where}: {len(given)} input shapes given, the model has {len(names)} inputs ({names})")

@@ -364,7 +364,7 @@ FAMILIES = {
 
 
 # -- the walk -------------------------------------------------------------------------------------------
-def _names(nodes: list[Node]) -> list[str]:
+def node_names(nodes: list[Node]) -> list[str]:
     """Keras-style default names, unique in their list: conv2d, conv2d_1, ...; given names are kept."""
     taken: set[str] = set()
     for node in nodes:
@@ -419,7 +419,7 @@ class Walk:
         rec.buffers = sum(c.buffers for c in children)
 
     def chain(self, nodes: list[Node], x: Shape, dtype: str, prefix: str) -> tuple[Shape, str]:
-        for node, name in zip(nodes, _names(nodes), strict=False):
+        for node, name in zip(nodes, node_names(nodes), strict=False):
             path = f"{prefix}.{name}" if prefix else name
             if isinstance(node, Layer):
                 x, dtype = self.leaf(node, path, x, dtype)

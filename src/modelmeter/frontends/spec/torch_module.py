@@ -16,7 +16,7 @@ from ...errors import SpecError
 from ...report.model import LayerRecord
 from .load import Layer, Node, Spec
 from .load import Repeat as RepeatNode
-from .shapes import _names, walk
+from .shapes import node_names, walk
 
 
 class Chain(nn.Sequential):
@@ -79,7 +79,7 @@ class _Builder:
 
     def chain(self, cls: type[Chain], nodes: list[Node], prefix: str) -> Chain:
         out = cls()
-        for node, name in zip(nodes, _names(nodes), strict=False):
+        for node, name in zip(nodes, node_names(nodes), strict=False):
             path = f"{prefix}.{name}" if prefix else name
             if isinstance(node, Layer):
                 rec = self.by_name[path]

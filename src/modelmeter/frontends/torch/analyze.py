@@ -55,7 +55,7 @@ def _cpu_bytes(model: torch.nn.Module, inputs: Inputs) -> int:
     return sum(t.numel() * t.element_size() for t in tensors)
 
 
-def _available_bytes() -> int:
+def available_bytes() -> int:
     try:
         return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):  # not on every platform
@@ -139,7 +139,7 @@ def analyze_module(
     used = tried[0]
     for used in tried:
         if used == "cpu":
-            need, free = _cpu_bytes(model, inputs), _available_bytes()
+            need, free = _cpu_bytes(model, inputs), available_bytes()
             if need > free // 2:
                 msg = (
                     f"refusing to run on the CPU: copying the weights and inputs there needs {need / 2**30:.1f} GiB, "

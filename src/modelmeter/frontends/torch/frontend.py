@@ -116,6 +116,8 @@ def _analyze(model: Any, options: AnalysisOptions) -> tuple[Report, Any, Any]:
     if input_size is None and input_data is None:
         raise InputError("give input_size (e.g. (1, 3, 224, 224)) or input_data (tensors)")
     inputs = Inputs(input_size=input_size, input_data=input_data, dtypes=options.dtypes)
+    if loaded is not None and loaded.check_inputs is not None:
+        loaded.check_inputs(inputs.args, inputs.kwargs)
     report = analyze_module(
         model,
         inputs,

@@ -77,7 +77,7 @@ def preserved_module(model: torch.nn.Module) -> Iterator[None]:
             for own, saved in ((m._parameters, params), (m._buffers, buffers)):
                 if own.keys() != saved.keys() or any(own[k] is not v for k, v in saved.items()):
                     own.clear()
-                    own.update(saved)
+                    own.update(saved)  # type: ignore[arg-type]  # params into _parameters, buffers into _buffers
         for p, flag in grads:
             if p.requires_grad != flag:
                 p.requires_grad_(flag)

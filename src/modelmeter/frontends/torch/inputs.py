@@ -62,6 +62,7 @@ class Inputs:
         if (input_size is None) == (input_data is None):
             raise InputError("give exactly one of input_size (shapes) or input_data (tensors)")
         self.kwargs: dict[str, Any] = {}
+        self.args: tuple[Any, ...] = ()
         if isinstance(input_size, Mapping):  # named inputs: {"input_features": (1, 80, 3000), ...}
             self.args, self.kwargs = (), named_meta_inputs(input_size, dtypes)
         elif input_size is not None:
@@ -71,7 +72,7 @@ class Inputs:
                 names = names * len(sizes)
             if len(names) != len(sizes):
                 raise InputError(f"{len(sizes)} input shapes but {len(names)} dtypes; give one dtype or one per input")
-            self.args: tuple[Any, ...] = tuple(
+            self.args = tuple(
                 _meta_tensor(s, to_dtype(d)) for s, d in zip(sizes, names, strict=True)
             )
         elif isinstance(input_data, torch.Tensor):

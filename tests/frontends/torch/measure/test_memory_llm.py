@@ -6,7 +6,7 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
 import modelmeter  # noqa: E402
-from modelmeter.frontends.torch.measure.llm import llm_summary  # noqa: E402
+from modelmeter import llm_summary  # noqa: E402
 
 # A small Llama with grouped-query attention: d = 256, 8 heads of 32, 2 KV heads, 4 layers, MLP 512, vocab 1000
 L, D, HEADS, KV_HEADS, HEAD_DIM, FF, VOCAB = 4, 256, 8, 2, 32, 512, 1000

@@ -11,7 +11,7 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
 import modelmeter  # noqa: E402
-from modelmeter.frontends.torch.measure.llm import llm_summary  # noqa: E402
+from modelmeter import llm_summary  # noqa: E402
 
 T = 64  # tokens in every run
 VOCAB = 1000

@@ -10,7 +10,7 @@ from ....report.model import LayerRecord, Totals
 from .attrs import module_attrs
 
 
-def _dtype_name(dtype: torch.dtype) -> str:
+def dtype_name(dtype: torch.dtype) -> str:
     return str(dtype).removeprefix("torch.")
 
 
@@ -55,7 +55,7 @@ def totals(model: torch.nn.Module) -> Totals:
     packed = packed_weights(model)
     by_dtype: dict[str, int] = defaultdict(int)
     for p in [*params, *packed]:
-        by_dtype[_dtype_name(p.dtype)] += p.numel() * p.element_size()
+        by_dtype[dtype_name(p.dtype)] += p.numel() * p.element_size()
     total = sum(p.numel() for p in params) + sum(w.numel() for w in packed)
     trainable = sum(p.numel() for p in params if p.requires_grad)
     return Totals(

@@ -21,22 +21,22 @@ from collections.abc import Callable
 
 from ....formulas import Cost, formula
 from ....formulas.backward import GRADIENT_FLOPS
-from .forward import Call, _ops, _shape, costs
+from .forward import Call, costs, ops_named, shape_of
 
 
-@costs(*_ops("convolution_backward"))
+@costs(*ops_named("convolution_backward"))
 def _convolution_backward(c: Call) -> Cost:
     grad_out, x, w = c.args[0], c.args[1], c.args[2]
     transposed = bool(c.arg(7, "transposed"))
     mask = c.arg(10, "output_mask", (True, True, True))
-    forward = formula("conv")(_shape(x), _shape(w), _shape(grad_out), transposed=transposed, bias=False)
+    forward = formula("conv")(shape_of(x), shape_of(w), shape_of(grad_out), transposed=transposed, bias=False)
     grads = int(bool(mask[0])) + int(bool(mask[1]))
     bias_flops = grad_out.numel() if mask[2] else 0
     return Cost(macs=forward.macs * grads, other_flops=bias_flops)
 
 
 @costs(
-    *_ops(
+    *ops_named(
         "_scaled_dot_product_flash_attention_for_cpu_backward",
         "_scaled_dot_product_flash_attention_backward",
         "_scaled_dot_product_efficient_attention_backward",
@@ -46,7 +46,7 @@ def _convolution_backward(c: Call) -> Cost:
 )
 def _sdpa_backward(c: Call) -> Cost:
     q, k, v = c.args[1], c.args[2], c.args[3]
-    forward = formula("attention")(_shape(q), _shape(k), _shape(v))
+    forward = formula("attention")(shape_of(q), shape_of(k), shape_of(v))
     return Cost(macs=2 * forward.macs)
 
 
@@ -65,11 +65,11 @@ def _gradient_adapter(name: str) -> Callable[[Call], Cost]:
 
 
 for _name in GRADIENT_FLOPS:
-    for _op in _ops(_name):
+    for _op in ops_named(_name):
         costs(_op)(_gradient_adapter(_name))
 
 
-@costs(*_ops("avg_pool2d_backward", "avg_pool3d_backward"))
+@costs(*ops_named("avg_pool2d_backward", "avg_pool3d_backward"))
 def _avg_pool_backward(c: Call) -> Cost:
     # each output's gradient is divided by the window and spread over it: the forward's count
     dims = c.args[0].dim() - 2
@@ -77,7 +77,7 @@ def _avg_pool_backward(c: Call) -> Cost:
     return formula("pool")(c.args[0].numel(), kernel * dims if len(kernel) == 1 else kernel)
 
 
-@costs(*_ops("native_layer_norm_backward"))
+@costs(*ops_named("native_layer_norm_backward"))
 def _layer_norm_backward(c: Call) -> Cost:
     x, weight, mask = c.args[1], c.arg(5, "weight"), c.arg(7, "output_mask", (True, True, True))
     return formula("norm_backward")(
@@ -85,7 +85,7 @@ def _layer_norm_backward(c: Call) -> Cost:
     )
 
 
-@costs(*_ops("native_batch_norm_backward"))
+@costs(*ops_named("native_batch_norm_backward"))
 def _batch_norm_backward(c: Call) -> Cost:
     x, weight = c.args[1], c.arg(2, "weight")
     train, mask = bool(c.arg(7, "train")), c.arg(9, "output_mask", (True, True, True))

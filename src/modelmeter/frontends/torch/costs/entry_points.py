@@ -21,7 +21,7 @@ import torch
 
 from ....formulas import Cost, formula
 from ....formulas.attention import visible_pairs
-from .forward import Call, _ops, _shape, costs
+from .forward import Call, costs, ops_named, shape_of
 
 _REDUCTIONS = {0: "none", 1: "mean", 2: "sum"}  # torch's Reduction enum in aten loss signatures
 
@@ -64,7 +64,7 @@ def _varlen(
 # _flash_attention_forward(query, key, value, cum_seq_q, cum_seq_k, max_q, max_k, dropout_p, is_causal,
 #                          return_debug_mask, scale=None, window_size_left=None, window_size_right=None,
 #                          seqused_k=None, alibi_slopes=None, block_table=None, num_splits=None)
-@costs(*_ops("_flash_attention_forward"))
+@costs(*ops_named("_flash_attention_forward"))
 def _flash_attention_forward(c: Call) -> Cost:
     q, k, v = c.args[0], c.args[1], c.args[2]
     is_causal = bool(c.arg(8, "is_causal", False))
@@ -74,7 +74,7 @@ def _flash_attention_forward(c: Call) -> Cost:
         limits = (int(c.arg(5, "max_q")), int(c.arg(6, "max_k")))
         return _varlen(c, q, k, v, (cu_q, cu_k, c.arg(13, "seqused_k")), limits, is_causal, window_left)
     # dense (B, S, H, D) -> the SDPA layout (B, H, S, D)
-    b, s_q, h, d = _shape(q)
+    b, s_q, h, d = shape_of(q)
     s_k, d_v = k.shape[1], v.shape[-1]
     pairs = None
     if c.attention == "causal-aware" and is_causal:
@@ -109,13 +109,13 @@ _register_varlen()
 
 
 # col2im(input, output_size, kernel_size, dilation, padding, stride)
-@costs(*_ops("col2im"))
+@costs(*ops_named("col2im"))
 def _col2im(c: Call) -> Cost:
-    return formula("col2im")(_shape(c.args[0]))
+    return formula("col2im")(shape_of(c.args[0]))
 
 
 # native_group_norm_backward(grad_out, input, mean, rstd, weight, N, C, HxW, group, output_mask)
-@costs(*_ops("native_group_norm_backward"))
+@costs(*ops_named("native_group_norm_backward"))
 def _group_norm_backward(c: Call) -> Cost:
     x, weight, mask = c.args[1], c.arg(4, "weight"), c.arg(9, "output_mask", (True, True, True))
     return formula("norm_backward")(
@@ -124,7 +124,7 @@ def _group_norm_backward(c: Call) -> Cost:
 
 
 # nll_loss_forward(self, target, weight, reduction, ignore_index); nll_loss2d_forward alike
-@costs(*_ops("nll_loss_forward", "nll_loss2d_forward"))
+@costs(*ops_named("nll_loss_forward", "nll_loss2d_forward"))
 def _nll_loss(c: Call) -> Cost:
     target, weight = c.args[1], c.arg(2, "weight")
     reduction = _REDUCTIONS.get(int(c.arg(3, "reduction", 1)), "mean")

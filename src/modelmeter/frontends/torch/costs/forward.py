@@ -60,13 +60,16 @@ ATEN_COSTS: dict[Any, Adapter] = {}
 FUNCTION_COSTS: dict[Any, tuple[str, Adapter]] = {}
 
 
-def _shape(t: Any) -> tuple[int, ...]:
+def shape_of(t: Any) -> tuple[int, ...]:
     return tuple(int(d) for d in t.shape)
 
 
-def _ops(*names: str) -> list[Any]:
+def ops_named(*names: str) -> list[Any]:
     """The aten overload packets among ``names`` that this torch build has."""
     return [getattr(aten, n) for n in names if hasattr(aten, n)]
+
+
+_shape, _ops = shape_of, ops_named  # the short names the adapters below use
 
 
 def costs(*ops: Any) -> Callable[[Adapter], Adapter]:

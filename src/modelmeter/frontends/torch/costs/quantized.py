@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from ....formulas import Cost, formula
-from .forward import Adapter, Call, _shape, costs
+from .forward import Adapter, Call, costs, shape_of
 
 Q = torch.ops.quantized
 
@@ -43,7 +43,7 @@ def _conv(name: str) -> Adapter:
         packed = _packed(c)
         w, b = packed.unpack()  # w: (C_out, C_in/g, *k), or (C_in, C_out/g, *k) when transposed
         conv = formula("conv")(
-            _shape(c.args[0]), _shape(w), _shape(c.out), transposed=bool(packed.transpose()), bias=b is not None
+            shape_of(c.args[0]), shape_of(w), shape_of(c.out), transposed=bool(packed.transpose()), bias=b is not None
         )
         return conv + _fused(name, c.out_numel)
 
@@ -53,7 +53,7 @@ def _conv(name: str) -> Adapter:
 def _linear(name: str) -> Adapter:
     def cost(c: Call) -> Cost:
         w, b = _packed(c).unpack()  # w: (out_features, in_features)
-        return formula("linear")(_shape(c.args[0]), int(w.shape[0]), bias=b is not None) + _fused(name, c.out_numel)
+        return formula("linear")(shape_of(c.args[0]), int(w.shape[0]), bias=b is not None) + _fused(name, c.out_numel)
 
     return cost
 

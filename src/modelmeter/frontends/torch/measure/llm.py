@@ -133,38 +133,9 @@ def _config_dtype(config: Any, model: torch.nn.Module) -> str:
     return dtypes.canonical(str(dt))
 
 
-def llm_summary(
-    config: Any,
-    *,
-    seq_len: int = 2048,
-    batch: int = 1,
-    kv_dtype: str | None = None,
-    tokens: str | int | None = None,
-    train: bool = True,
-    optimizer: str = "adamw",
-    precision: str = "bf16-mixed",
-    gpus: int | None = None,
-    weights_dtype: str | None = None,
-) -> Report:
-    """A report of the causal LM of ``config`` for ``batch`` x ``seq_len`` tokens, with ``memory`` (KV cache
-    included) and ``llm`` (parts, MoE, prefill/decode, token budget) filled in."""
-    from ...._api import summary
-
-    model = build_causal_lm(config)
-    ids = torch.zeros(batch, seq_len, dtype=torch.long, device="meta")
-    report = summary(
-        model,
-        input_data={"input_ids": ids},  # use_cache as configured: prefill builds its KV cache
-        name=type(config).__name__.removesuffix("Config") or "llm",
-        train=train,
-        optimizer=optimizer,
-        precision=precision,
-        gpus=gpus,
-        weights_dtype=weights_dtype,
-        memory=True,
-        device="meta",
-    )
-    return with_llm_sizing(report, model, seq_len=seq_len, batch=batch, kv_dtype=kv_dtype, tokens=tokens)
+def token_ids(batch: int, seq_len: int) -> torch.Tensor:
+    """Meta token ids of shape (batch, seq_len): the input of a causal LM sized by ``llm_summary``."""
+    return torch.zeros(batch, seq_len, dtype=torch.long, device="meta")
 
 
 def with_llm_sizing(

@@ -24,10 +24,10 @@ from ....formulas import Cost
 from ....memory import dtypes
 from ....memory.attention_kernels import target_for
 from ....memory.report import Memory, Training
-from ....memory.training import compute_bytes, optimizer_bytes_per_param, shard
+from ....memory.training import Sharded, compute_bytes, optimizer_bytes_per_param, shard
 from ....options import MemoryOptions
 from ..collect.collector import Collector, hooked
-from ..collect.params import _dtype_name, layer_records, packed_weights
+from ..collect.params import dtype_name, layer_records, packed_weights
 from ..costs import forward as aten_costs
 from ..inputs import Inputs
 from ..rnn_whole import RNNsWhole, backward_sink
@@ -113,13 +113,13 @@ def weights(model: torch.nn.Module, weights_dtype: str | None = None) -> tuple[i
             name = dtypes.canonical(weights_dtype)
             by_dtype[name] += dtypes.nbytes(p.numel(), name)
         else:
-            by_dtype[_dtype_name(p.dtype)] += p.numel() * p.element_size()
+            by_dtype[dtype_name(p.dtype)] += p.numel() * p.element_size()
     for w in packed_weights(model):  # quantized modules keep their weights outside parameters()
         if weights_dtype is not None and w.dtype.is_floating_point:
             name = dtypes.canonical(weights_dtype)
             by_dtype[name] += dtypes.nbytes(w.numel(), name)
         else:
-            by_dtype[_dtype_name(w.dtype)] += w.numel() * w.element_size()
+            by_dtype[dtype_name(w.dtype)] += w.numel() * w.element_size()
     buffers = sum(b.numel() * b.element_size() for b in _unique(model.named_buffers(remove_duplicate=False)))
     return sum(by_dtype.values()), dict(sorted(by_dtype.items())), buffers
 
@@ -284,7 +284,7 @@ def training_step(
     n_trainable = sum(p.numel() for p in unique_params if p.requires_grad and p.dtype.is_floating_point)
     grads = n_trainable * bytes_per
     state = n_trainable * optimizer_bytes_per_param(optimizer, precision)
-    sharding = ()
+    sharding: tuple[Sharded, ...] = ()
     if gpus is not None:
         sharding = tuple(
             shard(s, gpus, params, grads, state, activations) for s in ("ddp", "zero1", "zero2", "zero3", "tp")

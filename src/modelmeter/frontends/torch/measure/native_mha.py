@@ -80,7 +80,7 @@ def takes_fast_path(
         and key is value
         and w is not None
         and b is not None
-        and query.dtype == w.dtype == b.dtype
+        and query.dtype == w.dtype == b.dtype  # type: ignore[union-attr]
         and not module.training
         and module.num_heads % 2 == 0
         and module.batch_first
@@ -89,7 +89,7 @@ def takes_fast_path(
         and not module.add_zero_attn
         and module._qkv_same_embed_dim
         and not torch.is_autocast_enabled()
-        and not (torch.is_grad_enabled() and any(t.requires_grad for t in (query, *params)))
+        and not (torch.is_grad_enabled() and any(t.requires_grad for t in (query, *params)))  # type: ignore[union-attr]
     )
 
 
@@ -124,7 +124,7 @@ def native_mha_cpu(
         scores = probs
     if not need_weights:
         del scores  # P·V went into q's storage
-        scores = None
+        scores = None  # type: ignore[assignment]
     ctx = x.new_empty((b, t, e))  # transform0213_gemm_nt_bias: the (B, T, E) context, then the projection
     out = x.new_empty((b, t, e))
     del ctx

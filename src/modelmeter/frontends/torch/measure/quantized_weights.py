@@ -52,7 +52,7 @@ def _is_experts(module: torch.nn.Module, name: str) -> bool:
 
 def _matrices(scheme: Scheme, module: torch.nn.Module, name: str) -> list[tuple[str, torch.Tensor, int, int, int]]:
     """(parameter name, tensor, rows, cols, count) of the weights ``scheme`` quantizes in ``module`` itself."""
-    out = []
+    out: list[tuple[str, torch.Tensor, int, int, int]] = []
     if _is_experts(module, name) and scheme.method in ("mxfp4", "fp8"):
         transposed = bool(getattr(module, "is_transposed", False))  # (E, in, out) instead of (E, out, in)
         for pname, p in module.named_parameters(recurse=False):
@@ -102,7 +102,7 @@ def stored_weights(model: torch.nn.Module) -> tuple[int, dict[str, int], Quantiz
         seen.add(id(p))
         for fmt, n in quantized.get(id(p), {str(p.dtype).removeprefix("torch."): p.numel() * p.element_size()}).items():
             by_format[fmt] += n
-    details = {"bits": scheme.bits}
+    details: dict[str, Any] = {"bits": scheme.bits}
     if scheme.method in ("gptq", "awq"):
         details["group_size"] = scheme.group_size
     if scheme.block:

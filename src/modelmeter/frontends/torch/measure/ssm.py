@@ -77,7 +77,7 @@ def _mixer_forward(self: Any, hidden_states: torch.Tensor, *args: Any, **kwargs:
     forward = type(self).forward
     if not hidden_states.is_meta:
         return forward(self, hidden_states, *args, **kwargs)
-    code = sys.modules[type(self).__module__]
+    code: Any = sys.modules[type(self).__module__]  # the transformers modeling module of this Mamba
     reference = code.mamba_selective_scan
     code.mamba_selective_scan = scan_on_meta  # for this call only; restored below, error or not
     try:

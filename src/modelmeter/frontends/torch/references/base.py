@@ -27,6 +27,8 @@ class Loaded:
     # default inputs, where sizes alone do not say them (token ids, several named inputs); built only when
     # asked for, so that a model whose defaults cannot be read off its config still runs on the user's inputs
     make_inputs: Callable[[], Any] | None = None
+    # checks the inputs the model will run on (args, kwargs), given or default: hf token ids past a position table
+    check_inputs: Callable[[tuple[Any, ...], dict[str, Any]], None] | None = None
 
     @cached_property
     def input_data(self) -> Any:

@@ -92,9 +92,9 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _check_fits_in_memory(path: Path) -> None:
-    from .. import analyze  # its _available_bytes, looked up at call time (tests replace it)
+    from .. import analyze  # its available_bytes, looked up at call time (tests replace it)
 
-    size, free = path.stat().st_size, analyze._available_bytes()
+    size, free = path.stat().st_size, analyze.available_bytes()
     if size > free // 2:
         raise CheckpointError(
             f"{path}: is in the format of torch before 1.6, which can only be read whole: {size / 2**30:.1f} GiB, "

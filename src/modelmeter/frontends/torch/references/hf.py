@@ -147,7 +147,14 @@ def from_hf_config(config: Any, name: str, seq_len: int | None = None, batch: in
     except ModelRefError as exc:
         raise ModelRefError(f"{name}: {exc}") from exc
     # the default inputs are built only if none are given (summary(config, input_data={...}) never needs them)
-    return Loaded(model, name, make_inputs=lambda: model_inputs(model, config, seq_len, batch))
+    from .hf_inputs import check_positions
+
+    return Loaded(
+        model,
+        name,
+        make_inputs=lambda: model_inputs(model, config, seq_len, batch),
+        check_inputs=lambda args, kwargs: check_positions(model, config, args, kwargs),
+    )
 
 
 def load_reference(ref: str, options: AnalysisOptions) -> Loaded:

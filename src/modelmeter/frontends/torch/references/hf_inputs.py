@@ -75,6 +75,22 @@ def _seq_len(model: torch.nn.Module, config: Any, seq_len: int | None, what: str
     return seq_len
 
 
+def check_positions(model: torch.nn.Module, config: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """Token ids the user gave (``--input input_ids=1,2048:int64``) are held to the position table as a
+    ``--seq-len`` is: past a learned table the real model fails, and on meta it would quietly count."""
+    what = type(model).__name__
+    given = {"input_ids": kwargs.get("input_ids", args[0] if args else None)}
+    given["decoder_input_ids"] = kwargs.get("decoder_input_ids")
+    for name, ids in given.items():
+        if isinstance(ids, torch.Tensor) and ids.dim() >= 1 and not ids.dtype.is_floating_point:
+            limit = learned_position_limit(model, config, decoder=name.startswith("decoder"))
+            if limit is not None and ids.shape[-1] > limit:
+                raise InputError(
+                    f"{what}: {name} of length {ids.shape[-1]} is longer than the model's position table "
+                    f"({limit} positions; the real model fails past it); give {limit} tokens or fewer"
+                )
+
+
 def _ids(batch: int, length: int) -> torch.Tensor:
     return torch.zeros((batch, length), dtype=torch.long, device="meta")
 

@@ -24,7 +24,7 @@ def _timm(ref: str) -> Any:
     try:
         import timm
     except ImportError as exc:
-        raise ModelRefError(f"{ref}: timm is not installed; pip install timm") from exc
+        raise ModelRefError(f"{ref}: timm is not installed; pip install 'modelmeter[timm]'") from exc
     return timm
 
 
