@@ -53,7 +53,8 @@ def summary(
     token ids of shape (``batch``, ``seq_len``) unless inputs are given.
     Give the input as ``input_size`` (a shape, or a list of shapes for several inputs, with ``dtypes``)
     or as ``input_data`` (a tensor, a tuple of positional inputs, or a dict of keyword inputs). The model
-    runs on meta tensors; ``device="auto"`` falls back to real CPU tensors if an op cannot run on meta.
+    runs on meta tensors, or where cheaper on real CPU tensors (small image CNNs without memory); ``device="auto"``
+    falls back to the other device if an op cannot run on the first.
     ``strict=True`` raises :class:`~modelmeter.errors.UncountedOpsError` if any op lacks a formula.
     ``attention="causal-aware"`` counts only the unmasked part of causal and sliding-window attention
     (default ``"full"``: the whole score matrix, as published figures do).
@@ -257,6 +258,7 @@ def compare(
     dims: Mapping[str, int] | None = None,
     on_start: Callable[[str], None] | None = None,
     on_done: Callable[[CompareEntry], None] | None = None,
+    workers: int | None = None,
 ) -> list[CompareEntry]:
     """Analyse every model (references or patterns: ``torchvision:resnet*`` / ``torchvision:*`` expand over
     torchvision's classification models, ``FILE.py:*`` over the ``nn.Module`` classes defined in the file) and
@@ -265,13 +267,19 @@ def compare(
 
     A model that fails is a :class:`CompareEntry` with ``error`` set, placed last; the others still run.
     ``on_start`` / ``on_done`` are called around each model (the CLI drives its progress bar with them).
-    ``memory=True`` also measures each model's inference activation peak (one more forward on meta).
+    ``memory=True`` also measures each model's inference activation peak (in the same forward as the counts).
+    Several models run in ``workers`` processes (default: one per usable core; 1: in this process), with the
+    same results in the same order as one process gives.
     """
+    from ._parallel import analyze_in_pool, workers_for
 
-    def one(ref: str) -> Report:
-        return summary(
-            ref, input_size=input_size, dtypes=dtypes, device=device, strict=strict, memory=memory, dims=dims
-        )
-
-    entries = analyze(expand(models), one, on_start=on_start, on_done=on_done)
+    refs = expand(models)
+    kwargs: dict[str, Any] = {
+        "input_size": input_size, "dtypes": dtypes, "device": device, "strict": strict, "memory": memory, "dims": dims,
+    }  # fmt: skip
+    processes = workers_for(len(refs), workers)
+    if processes > 1:
+        entries = analyze_in_pool(refs, summary, kwargs, processes, on_start=on_start, on_done=on_done)
+    else:
+        entries = analyze(refs, lambda ref: summary(ref, **kwargs), on_start=on_start, on_done=on_done)
     return select(entries, sort=sort, reverse=reverse, max_params=max_params, max_macs=max_macs)

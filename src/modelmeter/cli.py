@@ -114,7 +114,7 @@ def _common(fn: Callable[..., Any]) -> Callable[..., Any]:
             click.option("--dtype", "dtypes", multiple=True, metavar="DTYPE",
                          help="Input dtype (default float32); one, or one per --input."),
             click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True,
-                         help="Where the forward runs; auto = meta, CPU only if an op needs it."),
+                         help="Where the forward runs; auto = the cheaper of meta and CPU (the other if it fails)."),
             click.option("--strict", is_flag=True, help="Fail if any op ran without a formula."),
             click.option("--attention", type=click.Choice(ATTENTION), default="full", show_default=True,
                          help="full: the whole T_q x T_k score matrix (as published figures); causal-aware: only "
@@ -359,7 +359,9 @@ def explain(
 @click.option("--max-params", metavar="COUNT", help="Keep models with at most COUNT params, e.g. 5M.")
 @click.option("--max-macs", metavar="COUNT", help="Keep models with at most COUNT MACs, e.g. 600M.")
 @click.option("--memory/--no-memory", default=True, show_default=True,
-              help="Also measure each model's inference activation peak (one more forward on meta).")
+              help="Also measure each model's inference activation peak (in the same forward as the counts).")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+              help="Processes to analyze the models in (default: one per usable core; 1: this process).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
               help="json: a list of the models' report documents, in the shown order.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, help="Write to FILE instead of stdout.")
@@ -376,6 +378,7 @@ def compare(
     max_params: str | None,
     max_macs: str | None,
     memory: bool,
+    jobs: int | None,
     fmt: str,
     output: str | None,
     debug: bool,
@@ -407,6 +410,7 @@ def compare(
         shown = run_compare(
             refs, input_size=sizes, dtypes=list(dtypes) or None, device=device, strict=strict, sort=sort,
             reverse=reverse, max_params=limits[0], max_macs=limits[1], memory=memory, dims=dim_sizes,
+            workers=jobs,
             on_start=start, on_done=lambda _: bar.advance(task),
         )
     if fmt == "table" and not output:

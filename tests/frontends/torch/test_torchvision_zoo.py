@@ -34,7 +34,7 @@ def test_zoo_is_complete():
 def test_published_params_and_gmacs(name, weights):
     loaded = load_torchvision(f"torchvision:{name}:{weights}")
     report = modelmeter.summary(loaded.model, input_size=loaded.input_size)
-    assert report.device == "meta"
+    assert report.device in ("meta", "cpu")  # strategy.py picks per model; the counts do not depend on it
     assert report.totals.params == loaded.published["num_params"]
     assert abs(report.totals.macs / 1e9 - loaded.published["_ops"]) <= 0.0005
     assert report.uncounted == {}

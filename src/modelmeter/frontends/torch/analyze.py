@@ -10,6 +10,8 @@ from __future__ import annotations
 import copy
 import dataclasses
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from itertools import chain
 
 import torch
@@ -22,6 +24,8 @@ from .collect.collector import Collector, hooked
 from .collect.params import layer_records, totals
 from .guard import preserved_module
 from .inputs import Inputs
+from .measure.fused_attention import FusedAttentionOnMeta
+from .strategy import choose_device
 
 
 def _stand_ins(model: torch.nn.Module, device: str) -> dict[str, torch.Tensor]:
@@ -58,12 +62,28 @@ def available_bytes() -> int:
         return 1 << 62
 
 
+@contextmanager
+def _one_thread() -> Iterator[None]:
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 def _forward(model: torch.nn.Module, inputs: Inputs, device: str, collector: Collector) -> None:
+    """One forward: counts and shapes into ``collector``.
+
+    Attention runs as the fused kernel a real device picks (FusedAttentionOnMeta, under the collector's
+    function mode, which counts it whole): one op instead of the math decomposition, and the memory a real
+    device would use.
+    """
     stand_ins = _stand_ins(model, device)
     for pname, t in stand_ins.items():
         collector.watch.setdefault(id(t), []).append(pname)
     args, kwargs = inputs.on(device)
-    with preserved_module(model), hooked(model, collector) as mode, torch.no_grad():
+    with preserved_module(model), FusedAttentionOnMeta(), hooked(model, collector) as mode, torch.no_grad():
         try:
             with mode:
                 torch.func.functional_call(model, stand_ins, args, kwargs, tie_weights=True, strict=False)
@@ -88,14 +108,17 @@ def analyze_module(
     strict: bool = False,
     attention: str = "full",
     partial: bool = False,
+    memory: bool = False,
 ) -> Report:
     """Count ``model``'s parameters and the compute of one forward on ``inputs``.
 
-    ``device="auto"`` runs on meta and falls back to real tensors on the CPU only if an op cannot run on
-    meta; the report's ``device`` says which was used. Counts do not depend on the device.
+    ``device="auto"`` runs where it is estimated cheaper (strategy.py: real compute on the CPU for small
+    image CNNs without a memory measurement, meta otherwise) and falls back to the other device if an op
+    cannot run there; the report's ``device`` says which was used. Counts do not depend on the device.
     ``attention="causal-aware"`` counts only the unmasked part of causal and sliding-window attention.
     ``partial=True``: if the forward fails, return what ran before it failed (``report.partial``,
     ``report.error``) instead of raising :class:`ForwardError`.
+    ``memory``: memory will be measured on the device used (strategy.py then keeps to meta).
     """
     if not isinstance(model, torch.nn.Module):
         raise InputError(f"expected a torch.nn.Module, got {type(model).__name__}")
@@ -106,7 +129,11 @@ def analyze_module(
     if attention not in ATTENTION_MODES:
         raise InputError(f"attention must be one of {', '.join(ATTENTION_MODES)}, got {attention!r}")
     template = layer_records(model)
-    tried = ["meta", "cpu"] if device == "auto" else [device]
+    if device == "auto":  # the cheaper device first (strategy.py), the other if an op cannot run there
+        first = choose_device(model, inputs, memory=memory)
+        tried = [first, "meta" if first == "cpu" else "cpu"]
+    else:
+        tried = [device]
     collector: Collector | None = None
     failed: tuple[Collector, str, ForwardError] | None = None  # the last attempt that failed
     used = tried[0]
@@ -127,7 +154,10 @@ def analyze_module(
                 break
         attempt = Collector(copy.deepcopy(template), attention)
         try:
-            _forward(model, inputs, used, attempt)
+            # the CPU chosen for a small model runs on one thread: no time lost spinning up (or, on a shared
+            # machine, contending for) a thread pool for ops of a few microseconds
+            with _one_thread() if used == "cpu" and device == "auto" else nullcontext():
+                _forward(model, inputs, used, attempt)
             collector, failed = attempt, None
             break
         except ForwardError as exc:

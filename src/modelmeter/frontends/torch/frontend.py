@@ -126,6 +126,7 @@ def _analyze(model: Any, options: AnalysisOptions) -> tuple[Report, Any, Any]:
         strict=options.strict,
         partial=options.partial,
         attention=options.attention,
+        memory=options.memory is not None,  # measured on the device used: the strategy keeps to meta then
     )
     # what the source publishes (torchvision: num_params, _ops, acc@1) travels with the report, for `compare`
     if published:

@@ -24,6 +24,7 @@ from torch.utils._pytree import tree_leaves
 from ....formulas import Cost
 from ....report.model import LayerRecord
 from ..costs.forward import FAST_PATH_CHECKS, FUNCTION_COSTS, ZERO_COST, Call, adapter_for
+from ..rnn_whole import run_whole
 from .traffic import function_traffic, op_traffic
 
 
@@ -125,7 +126,7 @@ class Collector:
             return func(*args, **kwargs)
         self.inside_function += 1
         try:
-            out = func(*args, **kwargs)
+            out = run_whole(func, args, kwargs)  # an RNN's outputs without running its steps
         finally:
             self.inside_function -= 1
         name, adapter = entry

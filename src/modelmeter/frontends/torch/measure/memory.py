@@ -30,6 +30,7 @@ from ..collect.collector import Collector, hooked
 from ..collect.params import dtype_name, layer_records, packed_weights
 from ..costs import forward as aten_costs
 from ..inputs import Inputs
+from ..rnn_whole import RNNsWhole, backward_sink
 from .checkpointing import blocks as checkpoint_blocks
 from .checkpointing import checkpointed_bytes, tracking
 from .fused_attention import FusedAttentionOnMeta
@@ -55,6 +56,20 @@ class CountCost(TorchDispatchMode):
         super().__init__()
         self.cost = Cost()
         self.uncounted: Counter[str] = Counter()
+        self._sink = backward_sink(self._add_whole)
+
+    def _add_whole(self, cost: Cost, uncounted: Counter[str]) -> None:
+        """The backward of a function counted whole (rnn_whole.py), reported instead of run op by op."""
+        self.cost = self.cost + cost
+        self.uncounted.update(uncounted)
+
+    def __enter__(self) -> CountCost:
+        self._sink.__enter__()
+        return super().__enter__()
+
+    def __exit__(self, *exc: Any) -> None:
+        super().__exit__(*exc)
+        self._sink.__exit__(*exc)
 
     def __torch_dispatch__(self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
@@ -197,10 +212,10 @@ def activation_peak(
     per_layer: dict[str, int] = {}
     tracker = LiveBytes()
     attention = attention or FusedAttentionOnMeta()
-    with _output_bytes_hooks(model, per_layer), torch.no_grad(), attention, fast_path_flags(model, attention):
-        with tracker:
-            out = torch.func.functional_call(model, stand_ins, args, kwargs, tie_weights=True, strict=False)
-            del out
+    fast_paths = fast_path_flags(model, attention)
+    with _output_bytes_hooks(model, per_layer), torch.no_grad(), attention, fast_paths, RNNsWhole(), tracker:
+        out = torch.func.functional_call(model, stand_ins, args, kwargs, tie_weights=True, strict=False)
+        del out
     return tracker.peak, per_layer
 
 

@@ -1,0 +1,74 @@
+"""``compare`` over several models on several cores: one worker process per core, results in the given order.
+
+Each model's analysis is independent and CPU-bound in Python, so threads would not help (the GIL); processes
+do. Workers are forks of this process (as PyTorch's DataLoader workers are on Linux): they start at once, with
+the frameworks already imported, and never re-import the caller's ``__main__`` (``spawn`` and ``forkserver``
+do, which breaks a script without an ``if __name__ == "__main__"`` guard). Where ``fork`` is not available
+(Windows; macOS prefers spawn) the models run one after another in this process. A model that fails in a
+worker is its entry's error, as in the sequential run; a worker that dies takes only its model's row.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from functools import partial
+from typing import Any
+
+from .report.compare import CompareEntry, analyze
+from .report.model import Report
+
+
+def usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on every platform
+        return os.cpu_count() or 1
+
+
+def workers_for(models: int, workers: int | None) -> int:
+    """How many processes to run ``models`` on: ``workers`` if given, else one per usable core (at most one per
+    model); 1 means in this process."""
+    if not _can_fork():
+        return 1
+    if workers is not None:
+        return max(1, min(workers, models))
+    return max(1, min(usable_cores(), models))
+
+
+def _can_fork() -> bool:
+    import sys
+
+    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+
+
+def _one(summary: Callable[..., Report], ref: str, summary_kwargs: dict[str, Any]) -> CompareEntry:
+    return analyze([ref], partial(summary, **summary_kwargs))[0]
+
+
+def analyze_in_pool(
+    refs: Sequence[str],
+    summary: Callable[..., Report],
+    summary_kwargs: dict[str, Any],
+    workers: int,
+    on_start: Callable[[str], None] | None = None,
+    on_done: Callable[[CompareEntry], None] | None = None,
+) -> list[CompareEntry]:
+    """The entries of ``refs`` (in that order), each ``summary(ref, **summary_kwargs)`` in one of ``workers``
+    processes (``summary`` is pickled by name: a module-level function)."""
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        futures: list[Future[CompareEntry]] = [pool.submit(_one, summary, ref, summary_kwargs) for ref in refs]
+        entries = []
+        for ref, future in zip(refs, futures, strict=True):
+            if on_start is not None:
+                on_start(ref)
+            try:
+                entry = future.result()
+            except Exception as exc:  # noqa: BLE001 - a worker that died (out of memory, a crash in native code)
+                entry = CompareEntry(ref, error=f"internal error: the worker analysing it stopped: {exc}")
+            entries.append(entry)
+            if on_done is not None:
+                on_done(entry)
+    return entries
