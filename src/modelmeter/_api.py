@@ -99,7 +99,10 @@ def summary(
         hardware_file=hardware_file, measure=measure, runs=runs, warmup=warmup, attention_kernel=attention_kernel,
         dims=dims,
     )  # fmt: skip
-    report = frontend_for(model).analyze(model, options)
+    frontend = frontend_for(model)
+    report = frontend.analyze(model, options)
+    if options.measure is not None and (report.roofline is None or report.roofline.measured is None):
+        raise UsageError(f"measure: the {frontend.name} frontend does not run models for real; PyTorch models only")
     if options.roofline is not None and report.roofline is None:  # a frontend that measured has attached its own
         from .roofline.estimate import with_estimate
 

@@ -218,3 +218,13 @@ def test_docs_table_matches_the_builtin_profiles():
         bw = p.bandwidth
         forms = (f"{bw / 1e12:g} TB/s", f"{bw / 1e9:,.4g} GB/s", f"{bw / 1e9:,.1f} GB/s")
         assert any(form in row for form in forms), name
+
+
+def test_a_report_without_traffic_is_refused_a_roofline_and_a_spec_cannot_be_measured():
+    spec = str(ROOT / "examples/specs/lenet5.yaml")
+    with pytest.raises(modelmeter.InputError, match="no memory traffic was recorded .*spec"):
+        modelmeter.summary(spec, hardware="l4")
+    with pytest.raises(modelmeter.InputError, match="a layer spec has no weights to run"):
+        modelmeter.summary(spec, measure=True)
+    with pytest.raises(modelmeter.UsageError, match="--efficiency .* add --hardware"):
+        modelmeter.summary(nn.Linear(2, 2), input_size=(1, 2), efficiency=0.5)

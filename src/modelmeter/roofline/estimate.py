@@ -65,11 +65,11 @@ def estimate(
     e = efficiency if efficiency is not None else (profile.efficiency or 1.0)
     if not e > 0:
         raise InputError(f"--efficiency {e}: expected a fraction of the peak above 0, e.g. 0.6")
-    if report.device in ("none", "spec") and not report.totals.read_bytes:
+    if not report.totals.read_bytes + report.totals.write_bytes:
         raise InputError(
-            f"{report.model}: no forward ran ({report.device}), so there is no memory traffic to put on a roofline; "
-            "for a layer spec, estimate the network it builds: modelmeter.summary(modelmeter.spec.to_torch(SPEC), "
-            "input_size=..., hardware=...)"
+            f"{report.model}: no memory traffic was recorded ({report.device}: only the PyTorch frontend prices "
+            "bytes), so there is nothing to put on a roofline; for a layer spec, estimate the network it builds: "
+            "modelmeter.summary(modelmeter.spec.to_torch(SPEC), input_size=..., hardware=...)"
         )
     try:
         key = dtype_key(dtype) if dtype else running_dtype(report)
