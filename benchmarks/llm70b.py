@@ -35,8 +35,8 @@ def main() -> int:
     import torch
     import transformers
 
-    from modelmeter._units import human_bytes, human_count
     from modelmeter import llm_summary
+    from modelmeter._units import human_bytes, human_count
 
     imported = time.perf_counter() - t_import
     config = transformers.LlamaConfig(

@@ -146,9 +146,15 @@ def main() -> None:
                     mm_macs, mm_time = macs, seconds
                 rows.append(
                     {
-                        "model": name, "tool": tool, "params": params, "macs": macs, "published_gmacs": published,
-                        "macs_ratio": macs / mm_macs if mm_macs else None, "seconds": seconds,
-                        "time_ratio": seconds / mm_time, "error": None,
+                        "model": name,
+                        "tool": tool,
+                        "params": params,
+                        "macs": macs,
+                        "published_gmacs": published,
+                        "macs_ratio": macs / mm_macs if mm_macs else None,
+                        "seconds": seconds,
+                        "time_ratio": seconds / mm_time,
+                        "error": None,
                     }
                 )
             except Exception as exc:  # noqa: BLE001 - a peer failing is a result, not a crash

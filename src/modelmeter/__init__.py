@@ -1,13 +1,13 @@
 """modelmeter: what a neural network costs: parameters, shapes, MACs and FLOPs, layer by layer.
 
-    >>> import modelmeter
-    >>> report = modelmeter.summary(model, input_size=(1, 3, 224, 224))
-    >>> print(report)          # the table
-    >>> report.to_dict()       # the JSON document (schema modelmeter/1)
-    >>> report.explain()       # the hand calculation, layer by layer
-    >>> modelmeter.summary("net.yaml")            # a layer spec, no framework needed (docs/spec.md)
-    >>> modelmeter.spec.to_torch("net.yaml")      # the spec as an nn.Module
-    >>> modelmeter.llm_summary(config, seq_len=4096)  # a causal LM: KV cache, prefill/decode, training
+>>> import modelmeter
+>>> report = modelmeter.summary(model, input_size=(1, 3, 224, 224))
+>>> print(report)          # the table
+>>> report.to_dict()       # the JSON document (schema modelmeter/1)
+>>> report.explain()       # the hand calculation, layer by layer
+>>> modelmeter.summary("net.yaml")            # a layer spec, no framework needed (docs/spec.md)
+>>> modelmeter.spec.to_torch("net.yaml")      # the spec as an nn.Module
+>>> modelmeter.llm_summary(config, seq_len=4096)  # a causal LM: KV cache, prefill/decode, training
 """
 
 from . import render as render  # registers the formatters behind Report.to_csv(), str(report), ...

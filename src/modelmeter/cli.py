@@ -105,28 +105,68 @@ def _common(fn: Callable[..., Any]) -> Callable[..., Any]:
     for deco in reversed(
         [
             click.argument("model"),
-            click.option("--input", "-i", "inputs", multiple=True, metavar="[NAME=]SHAPE",
-                         help="Input shape, e.g. 1,3,224,224 (repeat for several inputs), or a named input "
-                              "NAME=SHAPE[:DTYPE], e.g. --input input_features=1,80,3000 "
-                              "--input decoder_input_ids=1,64:int64."),
-            click.option("--dim", "dims", multiple=True, metavar="NAME=N",
-                         help="ONNX: the size of a symbolic dim (batch=1) or a Loop's trip count (repeatable)."),
-            click.option("--dtype", "dtypes", multiple=True, metavar="DTYPE",
-                         help="Input dtype (default float32); one, or one per --input."),
-            click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True,
-                         help="Where the forward runs; auto = the cheaper of meta and CPU (the other if it fails)."),
+            click.option(
+                "--input",
+                "-i",
+                "inputs",
+                multiple=True,
+                metavar="[NAME=]SHAPE",
+                help="Input shape, e.g. 1,3,224,224 (repeat for several inputs), or a named input "
+                "NAME=SHAPE[:DTYPE], e.g. --input input_features=1,80,3000 "
+                "--input decoder_input_ids=1,64:int64.",
+            ),
+            click.option(
+                "--dim",
+                "dims",
+                multiple=True,
+                metavar="NAME=N",
+                help="ONNX: the size of a symbolic dim (batch=1) or a Loop's trip count (repeatable).",
+            ),
+            click.option(
+                "--dtype",
+                "dtypes",
+                multiple=True,
+                metavar="DTYPE",
+                help="Input dtype (default float32); one, or one per --input.",
+            ),
+            click.option(
+                "--device",
+                type=click.Choice(DEVICES),
+                default="auto",
+                show_default=True,
+                help="Where the forward runs; auto = the cheaper of meta and CPU (the other if it fails).",
+            ),
             click.option("--strict", is_flag=True, help="Fail if any op ran without a formula."),
-            click.option("--attention", type=click.Choice(ATTENTION), default="full", show_default=True,
-                         help="full: the whole T_q x T_k score matrix (as published figures); causal-aware: only "
-                              "the unmasked part of causal and sliding-window attention."),
-            click.option("--seq-len", type=click.IntRange(min=1), default=None,
-                         help="Sequence length of a Hugging Face model's input ids (hf:PATH; default 128)."),
-            click.option("--batch", type=click.IntRange(min=1), default=None,
-                         help="Batch size of a Hugging Face model's input (hf:PATH; default 1)."),
-            click.option("--partial", is_flag=True,
-                         help="If the forward fails, still print what ran before it failed (exit code 1)."),
-            click.option("--trust-pickle", is_flag=True,
-                         help="Unpickle a checkpoint holding a full model; this runs code from the file."),
+            click.option(
+                "--attention",
+                type=click.Choice(ATTENTION),
+                default="full",
+                show_default=True,
+                help="full: the whole T_q x T_k score matrix (as published figures); causal-aware: only "
+                "the unmasked part of causal and sliding-window attention.",
+            ),
+            click.option(
+                "--seq-len",
+                type=click.IntRange(min=1),
+                default=None,
+                help="Sequence length of a Hugging Face model's input ids (hf:PATH; default 128).",
+            ),
+            click.option(
+                "--batch",
+                type=click.IntRange(min=1),
+                default=None,
+                help="Batch size of a Hugging Face model's input (hf:PATH; default 1).",
+            ),
+            click.option(
+                "--partial",
+                is_flag=True,
+                help="If the forward fails, still print what ran before it failed (exit code 1).",
+            ),
+            click.option(
+                "--trust-pickle",
+                is_flag=True,
+                help="Unpickle a checkpoint holding a full model; this runs code from the file.",
+            ),
             click.option("--debug", is_flag=True, help="Show tracebacks on errors."),
         ]
     ):
@@ -144,40 +184,90 @@ def cli(debug: bool) -> None:
 @cli.command()
 @_common
 @click.option("--depth", type=click.IntRange(min=0), default=None, help="Deepest layer level shown in the table.")
-@click.option("--by", "by", type=click.Choice(["layer", "op"]), default="layer", show_default=True,
-              help="Rows of the table: one per layer, or one per op type (MACs and FLOPs of each).")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
-              help="table and markdown: K/M/G numbers; json and csv: exact integers; html: one offline page.")
+@click.option(
+    "--by",
+    "by",
+    type=click.Choice(["layer", "op"]),
+    default="layer",
+    show_default=True,
+    help="Rows of the table: one per layer, or one per op type (MACs and FLOPs of each).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="table",
+    show_default=True,
+    help="table and markdown: K/M/G numbers; json and csv: exact integers; html: one offline page.",
+)
 @click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, help="Write to FILE instead of stdout.")
 @click.option("--memory", "with_memory", is_flag=True, help="Measure weights, activation peak and per-layer bytes.")
-@click.option("--weights-dtype", type=click.Choice(WEIGHT_DTYPES), default=None,
-              help="Re-price the weights at this format (int4 packed two per byte); implies --memory.")
+@click.option(
+    "--weights-dtype",
+    type=click.Choice(WEIGHT_DTYPES),
+    default=None,
+    help="Re-price the weights at this format (int4 packed two per byte); implies --memory.",
+)
 @click.option("--train", is_flag=True, help="Add one training step: state, saved activations, backward FLOPs.")
 @click.option("--optimizer", type=click.Choice(OPTIMIZERS), default="adamw", show_default=True)
 @click.option("--precision", type=click.Choice(PRECISIONS), default="fp32", show_default=True)
-@click.option("--gpus", type=click.IntRange(min=1), default=None,
-              help="With --train: per-device bytes under DDP, ZeRO-1/2/3 and tensor parallel on N GPUs.")
+@click.option(
+    "--gpus",
+    type=click.IntRange(min=1),
+    default=None,
+    help="With --train: per-device bytes under DDP, ZeRO-1/2/3 and tensor parallel on N GPUs.",
+)
 @click.option("--checkpointing", is_flag=True, help="With --train: activation checkpointing of every repeated block.")
-@click.option("--kv-dtype", type=click.Choice(WEIGHT_DTYPES), default=None,
-              help="hf: causal LMs: price the KV cache at this dtype (default: the config's); implies --memory.")
-@click.option("--tokens", default=None, metavar="N",
-              help="hf: causal LMs with --train: training FLOPs for a token budget such as 1T, beside 6·N·D.")
-@click.option("--hardware", default=None, metavar="NAME",
-              help="Roofline estimate on a hardware profile (see `modelmeter hardware`; cpu = this CPU, probed).")
-@click.option("--efficiency", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="With --hardware: the fraction of peak FLOP/s and bandwidth reached (default: calibrated, else 1).")
-@click.option("--hardware-file", type=click.Path(dir_okay=False), default=None,
-              help="User hardware profiles (TOML or YAML; default $MODELMETER_HARDWARE_FILE or "
-                   "~/.config/modelmeter/hardware.toml).")
+@click.option(
+    "--kv-dtype",
+    type=click.Choice(WEIGHT_DTYPES),
+    default=None,
+    help="hf: causal LMs: price the KV cache at this dtype (default: the config's); implies --memory.",
+)
+@click.option(
+    "--tokens",
+    default=None,
+    metavar="N",
+    help="hf: causal LMs with --train: training FLOPs for a token budget such as 1T, beside 6·N·D.",
+)
+@click.option(
+    "--hardware",
+    default=None,
+    metavar="NAME",
+    help="Roofline estimate on a hardware profile (see `modelmeter hardware`; cpu = this CPU, probed).",
+)
+@click.option(
+    "--efficiency",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="With --hardware: the fraction of peak FLOP/s and bandwidth reached (default: calibrated, else 1).",
+)
+@click.option(
+    "--hardware-file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="User hardware profiles (TOML or YAML; default $MODELMETER_HARDWARE_FILE or "
+    "~/.config/modelmeter/hardware.toml).",
+)
 @click.option("--measure", is_flag=True, help="Run the model for real (CUDA if present, else CPU) and time it.")
 @click.option("--runs", type=click.IntRange(min=1), default=20, show_default=True, help="With --measure: timed runs.")
-@click.option("--warmup", type=click.IntRange(min=0), default=5, show_default=True,
-              help="With --measure: warm-up runs.")
-@click.option("--save-efficiency", default=None, metavar="NAME",
-              help="With --measure: save the calibrated efficiency as profile NAME in the hardware file.")
-@click.option("--attention-kernel", type=click.Choice(ATTENTION_KERNELS), default="auto", show_default=True,
-              help="Memory: the scaled-dot-product attention kernel priced; auto = the one PyTorch picks on the "
-                   "CPU (on an sm80+ GPU with --gpus). Implies --memory.")
+@click.option(
+    "--warmup", type=click.IntRange(min=0), default=5, show_default=True, help="With --measure: warm-up runs."
+)
+@click.option(
+    "--save-efficiency",
+    default=None,
+    metavar="NAME",
+    help="With --measure: save the calibrated efficiency as profile NAME in the hardware file.",
+)
+@click.option(
+    "--attention-kernel",
+    type=click.Choice(ATTENTION_KERNELS),
+    default="auto",
+    show_default=True,
+    help="Memory: the scaled-dot-product attention kernel priced; auto = the one PyTorch picks on the "
+    "CPU (on an sm80+ GPU with --gpus). Implies --memory.",
+)
 def summary(
     model: str,
     inputs: tuple[str, ...],
@@ -346,24 +436,55 @@ def explain(
 
 @cli.command()
 @click.argument("models", nargs=-1, required=True)
-@click.option("--input", "-i", "inputs", multiple=True, metavar="SHAPE",
-              help="Input shape for every model (default: each model's own, e.g. its weights' crop size).")
-@click.option("--dim", "dims", multiple=True, metavar="NAME=N",
-              help="ONNX files: the size of a symbolic dim, e.g. batch=1 (repeatable).")
+@click.option(
+    "--input",
+    "-i",
+    "inputs",
+    multiple=True,
+    metavar="SHAPE",
+    help="Input shape for every model (default: each model's own, e.g. its weights' crop size).",
+)
+@click.option(
+    "--dim",
+    "dims",
+    multiple=True,
+    metavar="NAME=N",
+    help="ONNX files: the size of a symbolic dim, e.g. batch=1 (repeatable).",
+)
 @click.option("--dtype", "dtypes", multiple=True, metavar="DTYPE", help="Input dtype (default float32).")
 @click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True)
 @click.option("--strict", is_flag=True, help="A model with ops lacking a formula fails (in its row).")
-@click.option("--sort", type=click.Choice(SORT_KEYS), default="macs", show_default=True,
-              help="Order of the rows; models without the figure come last.")
+@click.option(
+    "--sort",
+    type=click.Choice(SORT_KEYS),
+    default="macs",
+    show_default=True,
+    help="Order of the rows; models without the figure come last.",
+)
 @click.option("--reverse", is_flag=True, help="Largest first.")
 @click.option("--max-params", metavar="COUNT", help="Keep models with at most COUNT params, e.g. 5M.")
 @click.option("--max-macs", metavar="COUNT", help="Keep models with at most COUNT MACs, e.g. 600M.")
-@click.option("--memory/--no-memory", default=True, show_default=True,
-              help="Also measure each model's inference activation peak (in the same forward as the counts).")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
-              help="Processes to analyze the models in (default: one per usable core; 1: this process).")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
-              help="json: a list of the models' report documents, in the shown order.")
+@click.option(
+    "--memory/--no-memory",
+    default=True,
+    show_default=True,
+    help="Also measure each model's inference activation peak (in the same forward as the counts).",
+)
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes to analyze the models in (default: one per usable core; 1: this process).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="table",
+    show_default=True,
+    help="json: a list of the models' report documents, in the shown order.",
+)
 @click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, help="Write to FILE instead of stdout.")
 @click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
 def compare(
@@ -408,18 +529,33 @@ def compare(
             bar.update(task, description=ref)
 
         shown = run_compare(
-            refs, input_size=sizes, dtypes=list(dtypes) or None, device=device, strict=strict, sort=sort,
-            reverse=reverse, max_params=limits[0], max_macs=limits[1], memory=memory, dims=dim_sizes,
+            refs,
+            input_size=sizes,
+            dtypes=list(dtypes) or None,
+            device=device,
+            strict=strict,
+            sort=sort,
+            reverse=reverse,
+            max_params=limits[0],
+            max_macs=limits[1],
+            memory=memory,
+            dims=dim_sizes,
             workers=jobs,
-            on_start=start, on_done=lambda _: bar.advance(task),
+            on_start=start,
+            on_done=lambda _: bar.advance(task),
         )
     if fmt == "table" and not output:
         render.print_table(shown, Console())
     else:
         from .render.html import render_comparison_html
 
-        renderers = {"table": render.render_text, "json": render.render_json, "csv": render.render_csv,
-                     "markdown": render.render_markdown, "html": render_comparison_html}
+        renderers = {
+            "table": render.render_text,
+            "json": render.render_json,
+            "csv": render.render_csv,
+            "markdown": render.render_markdown,
+            "html": render_comparison_html,
+        }
         _write(renderers[fmt](shown), output)
     failed = sum(e.report is None for e in shown)  # the size filters keep failed rows
     if failed:

@@ -8,15 +8,32 @@ import modelmeter
 def test_all_matches_public_names():
     public = {n for n in dir(modelmeter) if not n.startswith("_")} - {
         # submodules are reachable but not part of __all__
-        "errors", "formulas", "frontends", "render", "cli", "spec", "explain", "memory", "options", "report",
-        "roofline", "hardware", "compat",
+        "errors",
+        "formulas",
+        "frontends",
+        "render",
+        "cli",
+        "spec",
+        "explain",
+        "memory",
+        "options",
+        "report",
+        "roofline",
+        "hardware",
+        "compat",
     }
     assert set(modelmeter.__all__) - {"__version__"} == public
 
 
 def test_error_tree():
-    for cls in (modelmeter.UsageError, modelmeter.ModelRefError, modelmeter.InputError, modelmeter.ForwardError,
-                modelmeter.SpecError, modelmeter.UncountedOpsError):
+    for cls in (
+        modelmeter.UsageError,
+        modelmeter.ModelRefError,
+        modelmeter.InputError,
+        modelmeter.ForwardError,
+        modelmeter.SpecError,
+        modelmeter.UncountedOpsError,
+    ):
         assert issubclass(cls, modelmeter.ModelMeterError)
 
 
@@ -27,7 +44,13 @@ def test_schema_fields():
     doc = modelmeter.summary(nn.Sequential(nn.Linear(3, 4), nn.ReLU()), input_size=(2, 3)).to_dict()
     assert set(doc) >= {"schema", "model", "inputs", "totals", "layers", "uncounted_ops", "device", "ops", "attention"}
     assert set(doc["totals"]) >= {
-        "params", "trainable_params", "non_trainable_params", "buffers", "param_bytes", "macs", "flops",
+        "params",
+        "trainable_params",
+        "non_trainable_params",
+        "buffers",
+        "param_bytes",
+        "macs",
+        "flops",
     }
     for row in doc["layers"]:
         assert set(row) >= {"name", "type", "depth", "input_shapes", "output_shapes", "params", "macs", "flops"}

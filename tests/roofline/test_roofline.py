@@ -112,7 +112,7 @@ def test_user_profiles_toml_and_yaml(tmp_path: Path):
     [
         ("[hardware.x]\nbandwidth_gbs = -1\npeak_tflops = {fp32 = 1}\n", "hardware.x.bandwidth_gbs"),
         ("[hardware.x]\nbandwdith_gbs = 1\n", "unknown field 'bandwdith_gbs'"),
-        ("[hardware.x]\nbase = \"a1000\"\n", "hardware.x.base: no profile 'a1000'"),
+        ('[hardware.x]\nbase = "a1000"\n', "hardware.x.base: no profile 'a1000'"),
         ("[hardware.x]\nbandwidth_gbs = 1\npeak_tflops = {fp4 = 1}\n", "peak_tflops.fp4"),
         ("[hardware.x\n", "not valid TOML"),
     ],

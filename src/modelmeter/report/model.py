@@ -92,6 +92,7 @@ class LayerStats:
     def intensity(self) -> float | None:
         """FLOPs per byte read or written; None where the layer moved nothing."""
         return intensity(self.flops, self.read_bytes, self.write_bytes)
+
     # the module never ran on these inputs (Report.not_run): its params are counted, its MACs are not
     not_run: bool = False
 

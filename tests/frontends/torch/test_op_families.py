@@ -134,7 +134,6 @@ def test_dropout_in_training_multiplies_and_rescales():
     assert count(nn.Dropout(0.5).eval(), (4, 5)) == (0, 0, {})
 
 
-
 def test_histc_counts_each_input_element():
     class Hist(torch.nn.Module):
         def forward(self, x):

@@ -15,9 +15,7 @@ from modelmeter.frontends.torch.references import load_torchvision  # noqa: E402
 
 
 def _entries():
-    names = (
-        tvm.list_models(module=tvm) + tvm.list_models(module=tvm.segmentation) + tvm.list_models(module=tvm.video)
-    )
+    names = tvm.list_models(module=tvm) + tvm.list_models(module=tvm.segmentation) + tvm.list_models(module=tvm.video)
     return [(name, w.name) for name in sorted(set(names)) for w in tvm.get_model_weights(name)]
 
 

@@ -59,6 +59,7 @@ class TorchFrontend:
                 report = _with_latency(report, module, inputs, options)
             return report
 
+
 def _with_latency(report: Report, module: Any, inputs: Any, options: AnalysisOptions) -> Report:
     """The real forward timed (``measure/latency.py``), beside the roofline estimate on the device measured."""
     if module is None:

@@ -72,9 +72,7 @@ class Inputs:
                 names = names * len(sizes)
             if len(names) != len(sizes):
                 raise InputError(f"{len(sizes)} input shapes but {len(names)} dtypes; give one dtype or one per input")
-            self.args = tuple(
-                _meta_tensor(s, to_dtype(d)) for s, d in zip(sizes, names, strict=True)
-            )
+            self.args = tuple(_meta_tensor(s, to_dtype(d)) for s, d in zip(sizes, names, strict=True))
         elif isinstance(input_data, torch.Tensor):
             self.args = (input_data,)
         elif isinstance(input_data, dict):

@@ -59,9 +59,7 @@ def expand(refs: Iterable[str]) -> list[str]:
             matched = [f"{path_text}:{n}" for n in _file_classes(path_text) if fnmatch.fnmatchcase(n, pattern)]
             where = f"the nn.Module classes of {path_text}"
         else:
-            raise ModelRefError(
-                f"{ref!r}: patterns work for torchvision:PATTERN, timm:PATTERN and FILE.py:PATTERN"
-            )
+            raise ModelRefError(f"{ref!r}: patterns work for torchvision:PATTERN, timm:PATTERN and FILE.py:PATTERN")
         if not matched:
             raise ModelRefError(f"{ref!r} matches none of {where}")
         out.extend(m for m in matched if m not in out)
