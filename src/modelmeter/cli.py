@@ -361,7 +361,7 @@ def explain(
 @click.option("--memory/--no-memory", default=True, show_default=True,
               help="Also measure each model's inference activation peak (in the same forward as the counts).")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
-              help="Processes to analyze the models in (default: one per usable core; 1: this process).")
+              help="Forked processes to analyze the models in (opt-in; default 1: this process).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
               help="json: a list of the models' report documents, in the shown order.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, help="Write to FILE instead of stdout.")
