@@ -33,9 +33,9 @@ def workers_for(models: int, workers: int | None) -> int:
     model); 1 means in this process."""
     if not _can_fork():
         return 1
-    if workers is not None:
-        return max(1, min(workers, models))
-    return max(1, min(usable_cores(), models))
+    if workers is None:  # opt-in: a forked worker hung in the full test suite (parent had used OpenMP threads)
+        return 1
+    return max(1, min(workers, models))
 
 
 def _can_fork() -> bool:

@@ -475,7 +475,7 @@ def explain(
     "-j",
     type=click.IntRange(min=1),
     default=None,
-    help="Processes to analyze the models in (default: one per usable core; 1: this process).",
+    help="Processes to analyze the models in (opt-in; default 1: this process).",
 )
 @click.option(
     "--format",
