@@ -271,7 +271,8 @@ def compare(
     A model that fails is a :class:`CompareEntry` with ``error`` set, placed last; the others still run.
     ``on_start`` / ``on_done`` are called around each model (the CLI drives its progress bar with them).
     ``memory=True`` also measures each model's inference activation peak (in the same forward as the counts).
-    Several models run in ``workers`` forked processes (opt-in; default 1: in this process), with the
+    Several models run in ``workers`` processes (opt-in; default 1: in this process; a script needs an
+    ``if __name__ == "__main__"`` guard, as with ``spawn``), with the
     same results in the same order as one process gives.
     """
     from ._parallel import analyze_in_pool, workers_for

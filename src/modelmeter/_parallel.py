@@ -1,11 +1,13 @@
 """``compare`` over several models on several cores: one worker process per core, results in the given order.
 
 Each model's analysis is independent and CPU-bound in Python, so threads would not help (the GIL); processes
-do. Workers are forks of this process (as PyTorch's DataLoader workers are on Linux): they start at once, with
-the frameworks already imported, and never re-import the caller's ``__main__`` (``spawn`` and ``forkserver``
-do, which breaks a script without an ``if __name__ == "__main__"`` guard). Where ``fork`` is not available
-(Windows; macOS prefers spawn) the models run one after another in this process. A model that fails in a
-worker is its entry's error, as in the sequential run; a worker that dies takes only its model's row.
+do. Workers come from a ``forkserver``: a fresh process that imports modelmeter (and torch) once and forks each
+worker from itself. Plain ``fork`` of the caller hung in the test suite: a child forked from a process whose
+OpenMP thread pool had already run waits forever on that pool's lock. The server never ran a kernel, so its
+forks are safe. Like ``spawn``, it re-imports the caller's ``__main__`` in the workers, so a script calling
+``compare(..., workers=N)`` needs an ``if __name__ == "__main__"`` guard (the ``modelmeter`` command has one).
+Where ``forkserver`` is not available (Windows) the models run one after another in this process. A model that
+fails in a worker is its entry's error, as in the sequential run; a worker that dies takes only its model's row.
 """
 
 from __future__ import annotations
@@ -31,17 +33,17 @@ def usable_cores() -> int:
 def workers_for(models: int, workers: int | None) -> int:
     """How many processes to run ``models`` on: ``workers`` if given, else one per usable core (at most one per
     model); 1 means in this process."""
-    if not _can_fork():
+    if not _can_pool():
         return 1
-    if workers is None:  # opt-in: a forked worker hung in the full test suite (parent had used OpenMP threads)
+    if workers is None:  # opt-in: starting the server and importing torch in it costs a few seconds
         return 1
     return max(1, min(workers, models))
 
 
-def _can_fork() -> bool:
+def _can_pool() -> bool:
     import sys
 
-    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+    return sys.platform != "win32" and "forkserver" in multiprocessing.get_all_start_methods()
 
 
 def _one(summary: Callable[..., Report], ref: str, summary_kwargs: dict[str, Any]) -> CompareEntry:
@@ -58,7 +60,10 @@ def analyze_in_pool(
 ) -> list[CompareEntry]:
     """The entries of ``refs`` (in that order), each ``summary(ref, **summary_kwargs)`` in one of ``workers``
     processes (``summary`` is pickled by name: a module-level function)."""
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+    context = multiprocessing.get_context("forkserver")
+    # imported once in the server, not once per worker (a missing one is skipped); importing runs no kernel
+    context.set_forkserver_preload(["modelmeter", "torch"])
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         futures: list[Future[CompareEntry]] = [pool.submit(_one, summary, ref, summary_kwargs) for ref in refs]
         entries = []
         for ref, future in zip(refs, futures, strict=True):
