@@ -28,6 +28,10 @@ run: install
 	$(VENV)/bin/modelmeter explain examples/specs/lenet5.yaml
 	$(VENV)/bin/modelmeter explain examples/keras/conv_3_to_16.keras
 	$(VENV)/bin/modelmeter summary examples/specs/resnet18.yaml --depth 1
+	$(VENV)/bin/modelmeter summary examples/onnx/lenet5.onnx --dim batch=1
+	$(VENV)/bin/modelmeter summary timm:convnext_tiny --depth 1
+	$(VENV)/bin/modelmeter summary torchvision:resnet18 --depth 0 --hardware a100-80gb
+	$(VENV)/bin/modelmeter summary hf:examples/hf/deepseek-v3 --depth 0 --memory --seq-len 4096
 
 test: install lint
 	$(PY) -m pytest -q
