@@ -9,7 +9,9 @@ The convention (docs/conventions.md, "Memory traffic"), as an unfused kernel wou
   nothing; fills (``zeros``, ``fill_``, ``arange``) write their output and read nothing;
 - lookups (``embedding``, ``index_select``, ``gather``, ``index``) read their indices and the rows they fetch
   (as many elements as they write), not the whole table;
-- every output an op returns is written, so ``max_pool2d_with_indices`` writes its int64 indices too;
+- every output an op returns is written, so ``max_pool2d_with_indices`` writes its int64 indices too; except
+  batch norm in eval mode, whose saved mean and inverse std the CPU and CUDA kernels return empty (meta's
+  kernel returns them at C elements, which no real run writes), so only its normalized output is written;
 - a function counted whole (scaled-dot-product attention, RNNs) reads its arguments and writes its result,
   as a fused kernel does: intermediate score matrices are not traffic; one that returns its argument
   untouched (dropout in eval mode) moves nothing.
@@ -52,6 +54,17 @@ _LOOKUPS = {
 }
 
 
+# batch norm: (index of the ``training`` flag among the positional arguments, or None: always eval)
+_BATCH_NORMS = {
+    p: i
+    for names, i in (
+        (("native_batch_norm", "_native_batch_norm_legit"), 5),
+        (("_native_batch_norm_legit_no_training",), None),
+    )
+    for p in _packets(*names)
+}
+
+
 def tensor_bytes(t: torch.Tensor) -> int:
     """Bytes of the distinct elements ``t`` addresses: dimensions of stride 0 (broadcast) count once."""
     try:
@@ -80,6 +93,10 @@ def op_traffic(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any], out: An
     packet = getattr(func, "overloadpacket", None)
     if packet in _NO_TRAFFIC or getattr(func, "is_view", False):
         return Cost()
+    if packet in _BATCH_NORMS and isinstance(out, tuple) and out:
+        at = _BATCH_NORMS[packet]
+        if at is None or not (args[at] if len(args) > at else kwargs.get("training", False)):
+            out = out[0]  # eval: (output, save_mean, save_invstd) with the saved statistics empty on a real device
     written = sum(tensor_bytes(t) for t in _distinct(out))
     if packet in _WRITE_ONLY:
         return Cost(write_bytes=written)
