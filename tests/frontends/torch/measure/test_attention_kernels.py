@@ -218,26 +218,10 @@ def t5_inputs(t=16):
     return {"input_ids": ids, "decoder_input_ids": ids}
 
 
-def _real_saved_kw(model, kwargs):
-    excluded = {t.untyped_storage().data_ptr() for t in [*model.parameters(), *model.buffers()]}
-    kept = {}
-
-    def pack(t):
-        s = t.untyped_storage()
-        if s.data_ptr() not in excluded:
-            kept[s.data_ptr()] = s.nbytes()
-        return t
-
-    model.train()
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        model(**kwargs)
-    return sum(kept.values())
-
-
 def test_t5_relative_bias_trains_within_10_percent_of_a_real_run():
     r = modelmeter.summary(t5(), input_data=t5_inputs(), train=True)
     t = r.memory.training
-    real = _real_saved_kw(t5(), t5_inputs())
+    real = real_saved_bytes(t5(), **t5_inputs())
     assert abs(t.activations - real) <= 0.10 * real, (t.activations, real)
     assert dict(t.attention_kernels) == {"math": 6}  # the position bias requires grad: no fused kernel
 

@@ -93,8 +93,9 @@ def test_tied_weights_once():
 
 
 # -- against real CPU runs ---------------------------------------------------------------------------
-def real_saved_bytes(model, x):
-    """What autograd saves in a real CPU training forward: unique storages, weights and buffers excluded."""
+def real_saved_bytes(model, *args, **kwargs):
+    """What autograd saves in a real CPU training forward ``model(*args, **kwargs)``: unique storages, weights and
+    buffers excluded."""
     excluded = {t.untyped_storage().data_ptr() for t in [*model.parameters(), *model.buffers()]}
     kept = {}
 
@@ -106,7 +107,7 @@ def real_saved_bytes(model, x):
 
     model.train()
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        model(x)
+        model(*args, **kwargs)
     return sum(kept.values())
 
 
