@@ -23,8 +23,7 @@ from .fused_attention import FusedAttentionOnMeta
 from .live import LiveBytes
 from .llm_cache import cache_layers, kv_storage_bytes, measured_cache, mla_decode_costs
 from .memory import counted, total_cost
-from .moe import use_grouped_experts
-from .ssm import use_scan_op
+from .stand_ins import use_stand_ins
 
 
 def build_causal_lm(config: Any) -> torch.nn.Module:
@@ -39,8 +38,7 @@ def build_causal_lm(config: Any) -> torch.nn.Module:
     except Exception as exc:  # noqa: BLE001 - any constructor failure becomes one clear error
         what = type(config).__name__
         raise ModelRefError(f"building a causal LM from {what} raised {type(exc).__name__}: {exc}") from exc
-    use_grouped_experts(model)
-    use_scan_op(model)
+    use_stand_ins(model)
     return model.eval()
 
 

@@ -17,7 +17,6 @@ tensors the model's own kernel runs.
 
 from __future__ import annotations
 
-import types
 from typing import Any
 
 import torch
@@ -47,7 +46,7 @@ class GroupedMMOnMeta(TorchFunctionMode):
         return func(*args, **kwargs)
 
 
-def _grouped_experts_forward(self: Any, hidden_states: Any, top_k_index: Any, top_k_weights: Any) -> Any:
+def grouped_experts_forward(self: Any, hidden_states: Any, top_k_index: Any, top_k_weights: Any) -> Any:
     from transformers.integrations.moe import grouped_mm_experts_forward
 
     if not hidden_states.is_meta:
@@ -56,17 +55,6 @@ def _grouped_experts_forward(self: Any, hidden_states: Any, top_k_index: Any, to
         return grouped_mm_experts_forward(self, hidden_states, top_k_index, top_k_weights)
 
 
-def _is_experts(module: torch.nn.Module) -> bool:
+def is_experts(module: torch.nn.Module) -> bool:
     """An experts module wrapped by transformers' ``use_experts_implementation`` (3-D expert weights)."""
     return all(hasattr(module, a) for a in ("has_gate", "is_transposed", "has_bias", "_is_expert_parallel"))
-
-
-def use_grouped_experts(model: torch.nn.Module) -> int:
-    """Run every experts module of ``model`` (one modelmeter built, never a user's) through transformers'
-    default grouped-matmul path, on meta with :class:`GroupedMMOnMeta`. Returns how many were set."""
-    n = 0
-    for module in model.modules():
-        if _is_experts(module):
-            module.forward = types.MethodType(_grouped_experts_forward, module)  # type: ignore[method-assign]
-            n += 1
-    return n

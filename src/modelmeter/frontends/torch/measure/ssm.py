@@ -23,7 +23,6 @@ run the model's own code.
 from __future__ import annotations
 
 import sys
-import types
 from typing import Any
 
 import torch
@@ -68,12 +67,12 @@ def scan_on_meta(
     return scan_output
 
 
-def _is_mixer(module: torch.nn.Module) -> bool:
+def is_mixer(module: torch.nn.Module) -> bool:
     code = sys.modules.get(type(module).__module__)
     return hasattr(module, "A_log") and hasattr(module, "ssm_state_size") and hasattr(code, "mamba_selective_scan")
 
 
-def _mixer_forward(self: Any, hidden_states: torch.Tensor, *args: Any, **kwargs: Any) -> Any:
+def mixer_forward(self: Any, hidden_states: torch.Tensor, *args: Any, **kwargs: Any) -> Any:
     forward = type(self).forward
     if not hidden_states.is_meta:
         return forward(self, hidden_states, *args, **kwargs)
@@ -84,14 +83,3 @@ def _mixer_forward(self: Any, hidden_states: torch.Tensor, *args: Any, **kwargs:
         return forward(self, hidden_states, *args, **kwargs)
     finally:
         code.mamba_selective_scan = reference
-
-
-def use_scan_op(model: torch.nn.Module) -> int:
-    """Run every Mamba mixer of ``model`` (one modelmeter built) with :func:`scan_on_meta` on meta tensors.
-    Returns how many were set."""
-    n = 0
-    for module in model.modules():
-        if _is_mixer(module):
-            module.forward = types.MethodType(_mixer_forward, module)  # type: ignore[method-assign]
-            n += 1
-    return n

@@ -19,8 +19,7 @@ import torch
 
 from ....errors import ModelRefError
 from ..build import build_on_meta
-from ..measure.moe import use_grouped_experts
-from ..measure.ssm import use_scan_op
+from ..measure.stand_ins import use_stand_ins
 from .base import Loaded
 from .hf_cache import cached_config, looks_like_repo_id
 
@@ -122,8 +121,7 @@ def build_model(config: Any) -> torch.nn.Module:
     except Exception as exc:
         what = architectures[0] if cls is not None else f"AutoModel for {type(config).__name__}"
         raise ModelRefError(f"building {what} from its config raised {type(exc).__name__}: {exc}") from exc
-    use_grouped_experts(model)
-    use_scan_op(model)
+    use_stand_ins(model)
     return model.eval()
 
 
