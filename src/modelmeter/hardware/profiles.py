@@ -83,23 +83,25 @@ _H100_SRC = (
     "NVIDIA H100 Tensor Core GPU datasheet (SXM column): FP32 67 TF; TF32 989, BF16/FP16 1,979, FP8 3,958 TF "
     "and INT8 3,958 TOPS with sparsity (halved here); 3.35 TB/s; 80 GB"
 )
+# one chip's dense peaks, shared by its memory variants (H100 -> H200 is a memory upgrade; A100 40GB -> 80GB too)
+_HOPPER = dict(fp32=67 * T, tf32=494.5 * T, fp16=989.5 * T, bf16=989.5 * T, fp8=1979 * T, int8=1979 * T)
+_AMPERE_A100 = dict(fp32=19.5 * T, tf32=156 * T, fp16=312 * T, bf16=312 * T, int8=624 * T)
 BUILTIN: dict[str, HardwareProfile] = {
     p.name: p
     for p in (
-        _p("h100-sxm", "NVIDIA H100 SXM5 80GB", 3.35e12, 80, _H100_SRC,
-           fp32=67 * T, tf32=494.5 * T, fp16=989.5 * T, bf16=989.5 * T, fp8=1979 * T, int8=1979 * T),
+        _p("h100-sxm", "NVIDIA H100 SXM5 80GB", 3.35e12, 80, _H100_SRC, **_HOPPER),
         _p("h200", "NVIDIA H200 SXM 141GB", 4.8e12, 141,
            "NVIDIA H200 Tensor Core GPU datasheet (SXM column): the H100 SXM's compute (FP32 67 TF; TF32 989, "
            "BF16/FP16 1,979, FP8 3,958 TF, INT8 3,958 TOPS with sparsity, halved here); 4.8 TB/s HBM3e; 141 GB",
-           fp32=67 * T, tf32=494.5 * T, fp16=989.5 * T, bf16=989.5 * T, fp8=1979 * T, int8=1979 * T),
+           **_HOPPER),
         _p("a100-40gb", "NVIDIA A100 SXM4 40GB", 1555e9, 40,
            "NVIDIA A100 Tensor Core GPU datasheet: FP32 19.5 TF; TF32 156, BF16/FP16 312 TF, INT8 624 TOPS "
            "(dense); 40GB HBM2 1,555 GB/s; no FP8",
-           fp32=19.5 * T, tf32=156 * T, fp16=312 * T, bf16=312 * T, int8=624 * T),
+           **_AMPERE_A100),
         _p("a100-80gb", "NVIDIA A100 SXM4 80GB", 2039e9, 80,
            "NVIDIA A100 Tensor Core GPU datasheet (80GB SXM column): FP32 19.5 TF; TF32 156, BF16/FP16 312 TF, "
            "INT8 624 TOPS (dense); HBM2e 2,039 GB/s; no FP8",
-           fp32=19.5 * T, tf32=156 * T, fp16=312 * T, bf16=312 * T, int8=624 * T),
+           **_AMPERE_A100),
         _p("l4", "NVIDIA L4 24GB", 300e9, 24,
            "NVIDIA L4 Tensor Core GPU datasheet: FP32 30.3 TF; TF32 120, BF16/FP16 242, FP8 485 TF and INT8 "
            "485 TOPS with sparsity (halved here); 300 GB/s GDDR6; 24 GB",
