@@ -143,8 +143,12 @@ def llm_summary(
         weights_dtype=weights_dtype,
         memory=True,
         device="meta",
+        kv_dtype=kv_dtype,  # the frontend sizes the LLM once (prefill, decode) with these
+        tokens=tokens if train else None,
     )
-    return with_llm_sizing(report, model, seq_len=seq_len, batch=batch, kv_dtype=kv_dtype, tokens=tokens)
+    if tokens is not None and not train:  # summary takes a token budget with training only; the sizing here
+        return with_llm_sizing(report, model, seq_len=seq_len, batch=batch, kv_dtype=kv_dtype, tokens=tokens)
+    return report
 
 
 def analysis_options(

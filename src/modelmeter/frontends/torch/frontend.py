@@ -33,8 +33,9 @@ class TorchFrontend:
     def analyze(self, model: Any, options: AnalysisOptions) -> Report:
         require_torch()
         from .guard import preserved_torch_state
+        from .meta_cache import scope
 
-        with preserved_torch_state():
+        with preserved_torch_state(), scope():  # meta ops answered once per analysis (meta_cache.py)
             report, module, inputs = _analyze(model, options)
             memory = options.memory
             if memory is None and options.roofline is not None and module is not None and not report.partial:

@@ -14,6 +14,8 @@ from torch.utils._pytree import tree_leaves, tree_map
 
 from ...errors import InputError
 from ...report.model import InputInfo
+from .meta_cache import remember
+from .meta_values import MAX_ELEMENTS
 
 InputSize = Sequence[int] | Sequence[Sequence[int]] | Mapping[str, Any]
 
@@ -103,7 +105,10 @@ class Inputs:
             if not isinstance(t, torch.Tensor):
                 return t
             if device == "meta":
-                return torch.empty_like(t, device="meta")
+                made = torch.empty_like(t, device="meta")
+                if t.device.type == "cpu" and not t.dtype.is_floating_point and t.numel() <= MAX_ELEMENTS:
+                    remember(made, t)  # token ids, masks: control flow may read them (meta_values.py)
+                return made
             if t.device.type != "meta":
                 return t.detach().clone()
             if t.dtype.is_floating_point or t.dtype.is_complex:

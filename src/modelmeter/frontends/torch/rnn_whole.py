@@ -36,6 +36,7 @@ from torch.utils._pytree import tree_leaves
 
 from ...formulas import Cost
 from .measure.live import LiveBytes
+from .meta_cache import run as run_op
 
 RNN_FUNCTIONS = frozenset((torch.lstm, torch.gru, torch.rnn_tanh, torch.rnn_relu))
 PROBE_STEPS = (2, 3)
@@ -210,7 +211,7 @@ class _Counting(torch.utils._python_dispatch.TorchDispatchMode):
 
     def __torch_dispatch__(self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
-        out = func(*args, **kwargs)
+        out = run_op(func, args, kwargs)
         self.on_op(func, args, kwargs, out)
         return out
 

@@ -19,18 +19,19 @@ from typing import Any
 import torch
 from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils._pytree import tree_leaves
 
 from ....formulas import Cost
 from ....report.model import LayerRecord
 from ..costs.forward import FAST_PATH_CHECKS, FUNCTION_COSTS, ZERO_COST, Call, adapter_for
+from ..meta_cache import run as run_op
 from ..rnn_whole import run_whole
+from ..tensors import tensor_leaves
 from .traffic import function_traffic, op_traffic
 
 
 def tensor_shapes(obj: Any) -> list[tuple[int, ...]]:
     """Shapes of the tensors anywhere inside ``obj`` (tuples, lists, dicts, pytree nodes), in order."""
-    return [tuple(int(d) for d in t.shape) for t in tree_leaves(obj) if isinstance(t, torch.Tensor)]
+    return [tuple(int(d) for d in t.shape) for t in tensor_leaves(obj)]
 
 
 class Collector:
@@ -149,7 +150,7 @@ class _CostMode(TorchDispatchMode):
             # features") asks for the value of a meta tensor, which has none: a check, answered "passed" on the
             # CPU so that .item() works, as FAST_PATH_CHECKS are. The CPU fallback still evaluates it for real.
             return torch.ones((), dtype=torch.bool)
-        out = func(*args, **kwargs)
+        out = run_op(func, args, kwargs)
         self.collector.op(func, args, kwargs, out)
         return out
 

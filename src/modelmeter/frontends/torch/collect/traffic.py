@@ -23,9 +23,9 @@ from math import prod
 from typing import Any
 
 import torch
-from torch.utils._pytree import tree_leaves
 
 from ....formulas import Cost
+from ..tensors import tensor_leaves
 
 aten = torch.ops.aten
 
@@ -81,8 +81,8 @@ def tensor_bytes(t: torch.Tensor) -> int:
 def _distinct(obj: Any, skip: set[int] | None = None) -> list[torch.Tensor]:
     seen: set[int] = set(skip or ())
     out = []
-    for t in tree_leaves(obj):
-        if isinstance(t, torch.Tensor) and id(t) not in seen:
+    for t in tensor_leaves(obj):
+        if id(t) not in seen:
             seen.add(id(t))
             out.append(t)
     return out

@@ -27,6 +27,7 @@ from torch.utils._pytree import tree_leaves
 from ....formulas import Cost, formula
 from ....formulas.attention import visible_pairs
 from ....formulas.elementwise import ELEMENTWISE_FLOPS, REDUCTION_FLOPS
+from ..tensors import tensor_leaves
 
 aten = torch.ops.aten
 
@@ -51,7 +52,7 @@ class Call:
 
     @property
     def out_numel(self) -> int:
-        first = next((t for t in tree_leaves(self.out) if isinstance(t, torch.Tensor)), None)
+        first = next(iter(tensor_leaves(self.out)), None)
         return 0 if first is None else first.numel()
 
 

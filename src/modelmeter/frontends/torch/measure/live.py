@@ -12,11 +12,13 @@ from typing import Any
 
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils._pytree import tree_leaves
+
+from ..meta_cache import run as run_op
+from ..tensors import tensor_leaves
 
 
 def _storages(obj: Any) -> list[torch.UntypedStorage]:
-    return [t.untyped_storage() for t in tree_leaves(obj) if isinstance(t, torch.Tensor)]
+    return [t.untyped_storage() for t in tensor_leaves(obj)]
 
 
 class LiveBytes(TorchDispatchMode):
@@ -37,7 +39,7 @@ class LiveBytes(TorchDispatchMode):
 
     def __torch_dispatch__(self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
-        out = func(*args, **kwargs)
+        out = run_op(func, args, kwargs)
         inputs = {id(s) for s in _storages((args, kwargs))}
         for s in _storages(out):
             key = id(s)

@@ -30,6 +30,7 @@ from ..collect.collector import Collector, hooked
 from ..collect.params import dtype_name, layer_records, packed_weights
 from ..costs import forward as aten_costs
 from ..inputs import Inputs
+from ..meta_cache import run as run_op
 from ..rnn_whole import RNNsWhole, backward_sink
 from .checkpointing import blocks as checkpoint_blocks
 from .checkpointing import checkpointed_bytes, tracking
@@ -73,7 +74,7 @@ class CountCost(TorchDispatchMode):
 
     def __torch_dispatch__(self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
-        out = func(*args, **kwargs)
+        out = run_op(func, args, kwargs)
         cost = _cost_of(func, args, kwargs, out)
         if cost is not None:
             self.cost = self.cost + cost

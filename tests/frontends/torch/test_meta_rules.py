@@ -1,0 +1,88 @@
+"""Every direct rule of meta_rules.py gives the meta kernel's outputs (shape, strides, dtype) or declines."""
+
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+aten = torch.ops.aten
+
+from modelmeter.frontends.torch.meta_rules import RULES  # noqa: E402
+
+
+def _layouts(dtype):
+    base = torch.empty(2, 6, 5, 4, dtype=dtype, device="meta")
+    return {
+        "contiguous": base,
+        "channels_last": base.contiguous(memory_format=torch.channels_last),
+        "transposed": base.transpose(2, 3),
+        "sliced": base[:, :3],  # not dense: the rules decline, the kernel runs
+        "expanded": torch.empty(1, 6, 1, 1, dtype=dtype, device="meta").expand(2, 6, 5, 4),
+        "2-D": torch.empty(3, 6, dtype=dtype, device="meta"),
+    }
+
+
+def _layout(out):
+    outs = out if isinstance(out, tuple) else (out,)
+    return [(tuple(t.shape), t.stride(), t.dtype) for t in outs]
+
+
+DTYPES = [torch.float32, torch.float16, torch.bfloat16, torch.float64]
+UNARY = [f for f, r in RULES.items() if r.__name__ in ("_unary", "_unary_")]
+BINARY = [f for f, r in RULES.items() if r.__name__ in ("_binary", "_binary_")]
+NORMS = [f for f, r in RULES.items() if r.__name__ == "_batch_norm"]
+
+
+def _check(func, args, kwargs=None):
+    kwargs = kwargs or {}
+    made = RULES[func](args, kwargs)
+    if made is None:
+        return False
+    inplace = func._schema.is_mutable
+    expected = func(*args, **kwargs)
+    assert _layout(made) == _layout(expected), f"{func} on {[getattr(a, 'shape', a) for a in args]}"
+    if inplace:
+        assert made is args[0]
+    return True
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("func", UNARY, ids=str)
+def test_unary_rules(func, dtype):
+    answered = {name: _check(func, (x,)) for name, x in _layouts(dtype).items()}
+    assert answered["contiguous"] and answered["channels_last"] and answered["transposed"]
+    assert not answered["sliced"] and not answered["expanded"]
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("func", BINARY, ids=str)
+def test_binary_rules(func, dtype):
+    layouts = _layouts(dtype)
+    numbers = (2, 0.5, True) if func._overloadname == "Scalar" else (2, 0.5, True, None)
+    for name, x in layouts.items():
+        for other in numbers:
+            if other is None:
+                other = torch.empty_strided(x.shape, x.stride(), dtype=dtype, device="meta")
+            answered = _check(func, (x, other))
+            assert answered == (name not in ("sliced", "expanded")), (name, other)
+    x = layouts["contiguous"]
+    # a promotion, a broadcast, another layout: declined (the kernel decides)
+    assert RULES[func]((x, torch.empty(6, 1, 1, dtype=dtype, device="meta")), {}) is None
+    assert RULES[func]((x, layouts["channels_last"]), {}) is None
+    other = torch.float32 if dtype != torch.float32 else torch.float64
+    assert RULES[func]((x, torch.empty(x.shape, dtype=other, device="meta")), {}) is None
+    assert RULES[func]((x, 1j), {}) is None
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("func", NORMS, ids=str)
+def test_batch_norm_rules(func, dtype):
+    stats = torch.float32 if dtype in (torch.float16, torch.bfloat16) else dtype
+    w = torch.empty(6, dtype=stats, device="meta")
+    for name, x in _layouts(dtype).items():
+        if func is aten.native_batch_norm.default:
+            for training in (False, True):
+                running = (None, None) if training else (w, w)
+                assert _check(func, (x, w, w, *running, training, 0.1, 1e-5)) == (name not in ("sliced", "expanded"))
+        else:
+            assert _check(func, (x, w, w, w, w, 0.1, 1e-5)) == (name not in ("sliced", "expanded"))
