@@ -401,11 +401,18 @@ def build_report(
     filled here from the records so that rows and totals come from one sum.
     """
     not_run = tuple(not_run)
-    subtree = {rec.name: Cost() for rec in records}
-    for rec in records:
-        for name in _self_and_ancestors(rec.name):
-            if name in subtree:
-                subtree[name] = subtree[name] + rec.own
+    # subtree sums, deepest records first: each passes its subtree on to its nearest recorded ancestor (one
+    # addition per record, not one per ancestor)
+    sums = {rec.name: [rec.own.macs, rec.own.other_flops, rec.own.read_bytes, rec.own.write_bytes] for rec in records}
+    for name in sorted(sums, key=lambda n: -1 if n == "" else -n.count(".")):
+        if name == "":
+            continue
+        parent = next((a for a in _self_and_ancestors(name)[1:] if a in sums), None)
+        if parent is not None:
+            into, add = sums[parent], sums[name]
+            for i in range(4):
+                into[i] += add[i]
+    subtree = {name: Cost(*v) for name, v in sums.items()}
     rows = []
     for rec in records:
         sub = subtree[rec.name]

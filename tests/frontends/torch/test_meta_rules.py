@@ -86,3 +86,27 @@ def test_batch_norm_rules(func, dtype):
                 assert _check(func, (x, w, w, *running, training, 0.1, 1e-5)) == (name not in ("sliced", "expanded"))
         else:
             assert _check(func, (x, w, w, w, w, 0.1, 1e-5)) == (name not in ("sliced", "expanded"))
+
+
+def _mat(*shape, dtype=torch.float32, t=False):
+    m = torch.empty(*shape, dtype=dtype, device="meta")
+    return m.transpose(-1, -2).contiguous().transpose(-1, -2) if t else m  # same shape, column-major
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+def test_matrix_product_rules(dtype):
+    for ta in (False, True):
+        for tb in (False, True):
+            a, b = _mat(5, 3, dtype=dtype, t=ta), _mat(3, 4, dtype=dtype, t=tb)
+            assert _check(aten.mm.default, (a, b))
+            assert _check(aten.bmm.default, (_mat(2, 5, 3, dtype=dtype, t=ta), _mat(2, 3, 4, dtype=dtype, t=tb)))
+            for bias in (_mat(4, dtype=dtype), _mat(1, 4, dtype=dtype), _mat(5, 4, dtype=dtype)):
+                assert _check(aten.addmm.default, (bias, a, b))
+                assert _check(aten.addmm.default, (bias, a, b), {"beta": 0.5, "alpha": 2})
+    a, b = _mat(5, 3, dtype=dtype), _mat(3, 4, dtype=dtype)
+    # a column-major (M, N) bias, other dtypes, mismatched inner dims: declined (the kernel decides)
+    assert RULES[aten.addmm.default]((_mat(5, 4, dtype=dtype, t=True), a, b), {}) is None
+    other = torch.float32 if dtype != torch.float32 else torch.float64
+    assert RULES[aten.mm.default]((a, _mat(3, 4, dtype=other)), {}) is None
+    assert RULES[aten.mm.default]((a, _mat(4, 4, dtype=dtype)), {}) is None
+    assert RULES[aten.bmm.default]((_mat(2, 5, 3, dtype=dtype), _mat(3, 3, 4, dtype=dtype)), {}) is None

@@ -127,12 +127,21 @@ class _NoKey(Exception):
     pass
 
 
+def _makes_values(kwargs: dict[str, Any]) -> bool:
+    """A factory op that may start a chain of known values: one with a device, not of a floating dtype
+    (position ids, masks; not the empty float buffers batch norm allocates)."""
+    if "device" not in kwargs:
+        return False
+    dtype = kwargs.get("dtype")
+    return dtype is None or not dtype.is_floating_point
+
+
 def run(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """``func(*args, **kwargs)``, from the open scope's cache where the op and its arguments allow."""
     if not _SCOPES or _len_dispatch_stack():  # a mode below this one must see the op itself
         return func(*args, **kwargs)
     cache = _SCOPES[-1]
-    if cache.known or "device" in kwargs:  # a small tensor with values, or a factory op (meta_values.py)
+    if cache.known or _makes_values(kwargs):  # a small tensor with values, or a factory op (meta_values.py)
         done = cache.known.run(func, args, kwargs)
         if done is not NOT_HANDLED:
             return done

@@ -3,9 +3,10 @@
 On meta an op's only result is its outputs' metadata. For the ops below PyTorch computes that in Python through
 its reference decompositions (``hardswish`` about 1.3 ms, ``native_batch_norm`` 0.6 ms, ``relu`` 0.3 ms per call
 on this project's machine), although the answer is simple: an elementwise op on one dense tensor returns a
-tensor laid out like it (TensorIterator keeps a non-overlapping, dense input's strides), and batch norm returns
-its input's layout plus two (C,) statistics. meta_cache.py caches repeats; these rules answer first sightings,
-which dominate a network whose layers all differ in shape (MobileNet, EfficientNet).
+tensor laid out like it (TensorIterator keeps a non-overlapping, dense input's strides), batch norm returns its
+input's layout plus two (C,) statistics, and a matrix product returns a contiguous result. meta_cache.py caches
+repeats; these rules answer first sightings, which dominate a network whose layers all differ in shape
+(MobileNet, EfficientNet).
 
 Each rule returns None where its case is not the simple one (an input that is not dense, a broadcast, a type
 promotion), and the op runs its own kernel. tests/frontends/torch/test_meta_rules.py compares every rule with
@@ -98,6 +99,55 @@ def _batch_norm(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     return (_like(x), mean, invstd)
 
 
+def _float_meta(t: Any) -> bool:
+    return (
+        type(t) is torch.Tensor and t.device.type == "meta" and t.layout is torch.strided and t.dtype.is_floating_point
+    )
+
+
+def _contiguous(shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
+    with _no_function_modes():
+        return torch.empty(shape, dtype=dtype, device=_META)
+
+
+def _mm(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """(M, K) @ (K, N): a contiguous (M, N), whatever the operands' layouts."""
+    if len(args) != 2 or kwargs:
+        return None
+    a, b = args
+    if not (_float_meta(a) and _float_meta(b)) or a.dim() != 2 or b.dim() != 2:
+        return None
+    if a.dtype != b.dtype or a.shape[1] != b.shape[0]:
+        return None
+    return _contiguous((a.shape[0], b.shape[1]), a.dtype)
+
+
+def _bmm(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """(B, M, K) @ (B, K, N): a contiguous (B, M, N)."""
+    if len(args) != 2 or kwargs:
+        return None
+    a, b = args
+    if not (_float_meta(a) and _float_meta(b)) or a.dim() != 3 or b.dim() != 3:
+        return None
+    if a.dtype != b.dtype or a.shape[0] != b.shape[0] or a.shape[2] != b.shape[1]:
+        return None
+    return _contiguous((a.shape[0], a.shape[1], b.shape[2]), a.dtype)
+
+
+def _addmm(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """bias + (M, K) @ (K, N) with a bias of (N,), (1, N) or a contiguous (M, N): a contiguous (M, N)."""
+    if len(args) < 3 or any(k not in ("beta", "alpha") for k in kwargs) or not all(_number(v) for v in args[3:]):
+        return None
+    bias, a, b = args[:3]
+    out = _mm((a, b), {})
+    if out is None or not _float_meta(bias) or bias.dtype != a.dtype:
+        return None
+    n = out.shape[1]
+    if tuple(bias.shape) in ((n,), (1, n)) or (bias.shape == out.shape and bias.is_contiguous()):
+        return out
+    return None
+
+
 def _packets(names: tuple[str, ...], rule: Rule) -> dict[Any, Rule]:
     return {getattr(aten, n).default: rule for n in names if hasattr(aten, n)}
 
@@ -111,4 +161,7 @@ RULES: dict[Any, Rule] = {
     **{getattr(aten, n).Scalar: _binary for n in ("add", "sub", "mul", "div")},
     **{getattr(aten, n).Tensor: _binary_ for n in ("add_", "sub_", "mul_", "div_")},
     **_packets(("_native_batch_norm_legit_no_training", "native_batch_norm"), _batch_norm),
+    aten.mm.default: _mm,
+    aten.bmm.default: _bmm,
+    aten.addmm.default: _addmm,
 }  # fmt: skip

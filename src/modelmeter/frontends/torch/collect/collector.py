@@ -31,7 +31,11 @@ from .traffic import function_traffic, op_traffic
 
 def tensor_shapes(obj: Any) -> list[tuple[int, ...]]:
     """Shapes of the tensors anywhere inside ``obj`` (tuples, lists, dicts, pytree nodes), in order."""
-    return [tuple(int(d) for d in t.shape) for t in tensor_leaves(obj)]
+    return [tuple(t.shape) for t in tensor_leaves(obj)]  # torch.Size holds ints
+
+
+# OpOverload -> (its packet's name, cost adapter or None, declared free): looked up once per process
+_RESOLVED: dict[Any, tuple[str, Any, bool]] = {}
 
 
 class Collector:
@@ -52,7 +56,7 @@ class Collector:
         self.notes: set[str] = set()  # what adapters say a reader must know (Call.notes)
 
     def enter(self, name: str, args: Any, kwargs: Any) -> None:
-        shapes = tensor_shapes((args, kwargs))
+        shapes = tensor_shapes(args if not kwargs else (args, kwargs))
         rec = self.records[name]
         if rec.calls == 0:
             rec.input_shapes = shapes
@@ -82,16 +86,19 @@ class Collector:
             self._note_used(args)
         if not self.stack or self.inside_function:  # outside the forward, or inside a function counted whole
             return
-        packet = func.overloadpacket
-        adapter = adapter_for(packet)
+        try:
+            name, adapter, free = _RESOLVED[func]
+        except KeyError:
+            packet = func.overloadpacket
+            name, adapter, free = _RESOLVED.setdefault(func, (str(packet), adapter_for(packet), packet in ZERO_COST))
         moved = op_traffic(func, args, kwargs, out)  # bytes read and written, counted for every op
         if adapter is None:
-            if packet not in ZERO_COST:
-                self.uncounted[str(packet)] += 1
+            if not free:
+                self.uncounted[name] += 1
             if moved.bytes:  # data movement without arithmetic (cat, copies, lookups): traffic only
-                self._add(str(packet), moved)
+                self._add(name, moved)
             return
-        self._add(str(packet), adapter(self._call(args, kwargs, out, func._overloadname)) + moved)
+        self._add(name, adapter(self._call(args, kwargs, out, func._overloadname)) + moved)
 
     def _note_used(self, args: tuple[Any, ...]) -> None:
         for a in args:  # weights are direct arguments, or in a list (aten.lstm's params, _foreach ops)

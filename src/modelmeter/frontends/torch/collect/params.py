@@ -21,6 +21,8 @@ def packed_weights(module: torch.nn.Module) -> list[torch.Tensor]:
     that delegates ``_weight_bias`` to its child, so nothing counts twice. They are not trainable."""
     out: list[torch.Tensor] = []
     for m in module.modules():
+        if not hasattr(type(m), "_weight_bias"):  # a method of the quantized classes (fast: no Module.__getattr__)
+            continue
         unpack = getattr(m, "_weight_bias", None)
         holder = not any(callable(getattr(c, "_weight_bias", None)) for c in m.children())
         if callable(unpack) and holder:
@@ -38,7 +40,7 @@ def layer_records(model: torch.nn.Module) -> dict[str, LayerRecord]:
     ``module.parameters()`` on every module walks every subtree again: 25 ms of MobileNet-v3's 90).
     """
     named = list(model.named_modules())
-    quantized = any(callable(getattr(m, "_weight_bias", None)) for _, m in named)
+    quantized = any(hasattr(type(m), "_weight_bias") for _, m in named)
     # tensor id -> (numel, trainable) of every unique tensor below each module, filled children first
     params: dict[int, dict[int, tuple[int, bool]]] = {}
     buffers: dict[int, dict[int, int]] = {}

@@ -69,7 +69,10 @@ def tensor_bytes(t: torch.Tensor) -> int:
     """Bytes of the distinct elements ``t`` addresses: dimensions of stride 0 (broadcast) count once."""
     try:
         strides = t.stride()
-        elements = prod(int(n) for n, s in zip(t.shape, strides, strict=True) if s != 0) if t.numel() else 0
+        if 0 not in strides:  # no broadcast dim: every element is distinct
+            elements = t.numel()
+        else:
+            elements = prod(int(n) for n, s in zip(t.shape, strides, strict=True) if s != 0) if t.numel() else 0
     except (RuntimeError, NotImplementedError, TypeError):  # sparse / nested tensors have no strides
         try:
             elements = t.numel()
