@@ -79,8 +79,10 @@ def op_rules() -> str:
     from modelmeter.frontends.torch.costs import forward
 
     by_module: dict[str, list[str]] = {}
-    for op, adapter in forward.ATEN_COSTS.items():
-        by_module.setdefault(adapter.__module__.rsplit(".", 1)[-1], []).append(str(op).removeprefix("aten."))
+    named = {str(op).removeprefix("aten."): adapter for op, adapter in forward.ATEN_COSTS.items()}
+    named.update({name.replace("::", "."): adapter for name, adapter in forward.LAZY_COSTS.items()})
+    for name, adapter in named.items():
+        by_module.setdefault(adapter.__module__.rsplit(".", 1)[-1], []).append(name)
     functions = sorted({name for name, _ in forward.FUNCTION_COSTS.values()})
     zero = sorted(str(op).removeprefix("aten.") for op in forward.ZERO_COST)
     out = [f"| registered in `costs/` | ops ({sum(map(len, by_module.values()))} aten + {len(functions)} functions) |"]

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from .errors import UsageError
-from .frontends.registry import frontend_for
+from .frontends.registry import frontend_for, session
 from .options import AnalysisOptions, MeasureOptions, MemoryOptions, RooflineOptions
 from .report.compare import CompareEntry, analyze, select
 from .report.model import Report
@@ -289,5 +289,6 @@ def compare(
     if processes > 1:
         entries = analyze_in_pool(refs, summary, kwargs, processes, on_start=on_start, on_done=on_done)
     else:
-        entries = analyze(refs, lambda ref: summary(ref, **kwargs), on_start=on_start, on_done=on_done)
+        with session():  # the models share what they can (the torch frontend: its meta-op cache)
+            entries = analyze(refs, lambda ref: summary(ref, **kwargs), on_start=on_start, on_done=on_done)
     return select(entries, sort=sort, reverse=reverse, max_params=max_params, max_macs=max_macs)

@@ -12,7 +12,10 @@ if TYPE_CHECKING:
 
 class Frontend(Protocol):
     """``claims`` is cheap and imports no framework (a file suffix, ``type(model).__module__``), so
-    ``modelmeter --help`` and spec files stay torch-free; ``analyze`` may import its framework."""
+    ``modelmeter --help`` and spec files stay torch-free; ``analyze`` may import its framework.
+
+    A frontend may also define ``session()``, a context manager inside which the models it analyses may share
+    work (``registry.session`` opens every frontend's around a compare); it must not change any result."""
 
     name: str
 

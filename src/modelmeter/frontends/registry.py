@@ -7,6 +7,9 @@ its loaders name the known kinds when none fits).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+
 from .base import Frontend
 from .keras.frontend import KerasFrontend
 from .onnx.frontend import OnnxFrontend
@@ -27,3 +30,15 @@ def frontend_for(model: object) -> Frontend:
         if frontend.claims(model):
             return frontend
     return FRONTENDS[-1]
+
+
+@contextmanager
+def session() -> Iterator[None]:
+    """Every frontend's ``session()`` (those that define one) open for the duration: several models analysed
+    together (a compare) may share work, with the same results."""
+    with ExitStack() as stack:
+        for frontend in FRONTENDS:
+            opened = getattr(frontend, "session", None)
+            if opened is not None:
+                stack.enter_context(opened())
+        yield

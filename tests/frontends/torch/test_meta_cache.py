@@ -123,7 +123,7 @@ def _without_cache(monkeypatch):
     """No scope: every op runs its own meta kernel (no cache, no rules, no known values)."""
     from contextlib import nullcontext
 
-    monkeypatch.setattr(meta_cache, "scope", lambda: nullcontext(meta_cache.Cache()))
+    monkeypatch.setattr(meta_cache, "scope", lambda cache=None: nullcontext(meta_cache.Cache()))
 
 
 def _tiny_llama():
@@ -164,3 +164,11 @@ def test_an_undeclared_view_is_not_cached():
             v = meta_cache.run(aten._unsafe_view.default, (x, [24]), {})
             assert v.untyped_storage()._cdata == x.untyped_storage()._cdata
         assert cache.hits == 0
+
+
+def test_a_compare_shares_one_cache_and_gives_what_separate_runs_give():
+    together = modelmeter.compare(["torchvision:resnet18", "torchvision:resnet34"], input_size=(1, 3, 64, 64))
+    alone = [modelmeter.summary(f"torchvision:resnet{n}", input_size=(1, 3, 64, 64), memory=True) for n in (18, 34)]
+    by_ref = {e.ref: e.report for e in together}
+    for n, report in zip((18, 34), alone, strict=True):
+        assert dataclasses.asdict(by_ref[f"torchvision:resnet{n}"]) == dataclasses.asdict(report)

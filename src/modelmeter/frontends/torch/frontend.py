@@ -28,6 +28,22 @@ def require_torch() -> None:
 class TorchFrontend:
     name = "torch"
 
+    def __init__(self) -> None:
+        self._sessions = 0
+        self._shared: Any = None  # the meta-op cache (meta_cache.Cache) of the open session, made on first use
+
+    @contextmanager
+    def session(self) -> Iterator[None]:
+        """The models analysed inside share one meta-op cache (a compare: ResNets and RegNets repeat each other's
+        layers). Imports nothing: the cache is made by the first analysis."""
+        self._sessions += 1
+        try:
+            yield
+        finally:
+            self._sessions -= 1
+            if not self._sessions:
+                self._shared = None
+
     def claims(self, model: object) -> bool:
         """Everything: the torch frontend is the fallback (registered last), and its reference loaders
         name the known kinds when none fits."""
@@ -36,9 +52,12 @@ class TorchFrontend:
     def analyze(self, model: Any, options: AnalysisOptions) -> Report:
         require_torch()
         from .guard import preserved_torch_state
-        from .meta_cache import scope
+        from .meta_cache import Cache, scope
 
-        with preserved_torch_state(), scope(), _gc_paused():  # meta ops answered once per analysis (meta_cache.py)
+        if self._sessions and self._shared is None:
+            self._shared = Cache()
+        # meta ops answered once per analysis, or per session (meta_cache.py)
+        with preserved_torch_state(), scope(self._shared if self._sessions else None), _gc_paused():
             report, module, inputs = _analyze(model, options)
             memory = options.memory
             if memory is None and options.roofline is not None and module is not None and not report.partial:

@@ -62,9 +62,11 @@ def remember(meta: torch.Tensor, value: torch.Tensor) -> None:
 
 
 @contextmanager
-def scope() -> Iterator[Cache]:
-    """Cache meta ops for the duration (nested scopes share the outermost cache)."""
-    _SCOPES.append(_SCOPES[-1] if _SCOPES else Cache())
+def scope(cache: Cache | None = None) -> Iterator[Cache]:
+    """Cache meta ops for the duration, in ``cache`` if given (a compare shares one across its models; every
+    key holds all an op's answer depends on, so sharing changes nothing but the time); nested scopes share the
+    outermost cache."""
+    _SCOPES.append(_SCOPES[-1] if _SCOPES else cache if cache is not None else Cache())
     try:
         yield _SCOPES[-1]
     finally:

@@ -21,7 +21,7 @@ import torch
 
 from ....formulas import Cost, formula
 from ....formulas.attention import visible_pairs
-from .forward import Call, costs, ops_named, shape_of
+from .forward import LAZY_COSTS, Call, costs, ops_named, shape_of
 
 _REDUCTIONS = {0: "none", 1: "mean", 2: "sum"}  # torch's Reduction enum in aten loss signatures
 
@@ -85,27 +85,18 @@ def _flash_attention_forward(c: Call) -> Cost:
     )
 
 
-def _register_varlen() -> None:
-    """``torch_attn::_varlen_attn`` exists once torch.nn.attention.varlen is imported (torch >= 2.9)."""
-    try:
-        import torch.nn.attention.varlen  # noqa: F401
-    except ImportError:
-        return
-    packet = getattr(getattr(torch.ops, "torch_attn", None), "_varlen_attn", None)
-    if packet is None:
-        return
-
-    # _varlen_attn(query, key, value, cu_seq_q, cu_seq_k, max_q, max_k, is_causal=False, scale=None,
-    #              window_size=None, enable_gqa=False, seqused_k=None, block_table=None, num_splits=None)
-    @costs(packet)
-    def _varlen_attn(c: Call) -> Cost:
-        window = c.arg(9, "window_size") or [-1, -1]
-        limits = (int(c.arg(5, "max_q")), int(c.arg(6, "max_k")))
-        offsets = (c.args[3], c.arg(4, "cu_seq_k"), c.arg(11, "seqused_k"))
-        return _varlen(c, c.args[0], c.args[1], c.args[2], offsets, limits, bool(c.arg(7, "is_causal")), window[0])
+# _varlen_attn(query, key, value, cu_seq_q, cu_seq_k, max_q, max_k, is_causal=False, scale=None,
+#              window_size=None, enable_gqa=False, seqused_k=None, block_table=None, num_splits=None):
+# ``torch_attn::_varlen_attn`` exists once torch.nn.attention.varlen is imported (torch >= 2.9), which a model
+# calling it has done; registered by name so that modelmeter need not import it (forward.LAZY_COSTS)
+def _varlen_attn(c: Call) -> Cost:
+    window = c.arg(9, "window_size") or [-1, -1]
+    limits = (int(c.arg(5, "max_q")), int(c.arg(6, "max_k")))
+    offsets = (c.args[3], c.arg(4, "cu_seq_k"), c.arg(11, "seqused_k"))
+    return _varlen(c, c.args[0], c.args[1], c.args[2], offsets, limits, bool(c.arg(7, "is_causal")), window[0])
 
 
-_register_varlen()
+LAZY_COSTS["torch_attn::_varlen_attn"] = _varlen_attn
 
 
 # col2im(input, output_size, kernel_size, dilation, padding, stride)

@@ -58,6 +58,9 @@ class Call:
 
 Adapter = Callable[[Call], Cost]
 ATEN_COSTS: dict[Any, Adapter] = {}
+# adapters of ops that exist only once an optional module is imported, by qualified name ("ns::op"): importing
+# the module to register them would cost every analysis (torch.nn.attention.varlen imports torch._dynamo: 1 s)
+LAZY_COSTS: dict[str, Adapter] = {}
 FUNCTION_COSTS: dict[Any, tuple[str, Adapter]] = {}
 
 
@@ -509,6 +512,10 @@ def adapter_for(packet: Any) -> Adapter | None:
     """The cost adapter of an aten overload packet, or None if it has no formula (resolved once per packet)."""
     if packet in ATEN_COSTS:
         return ATEN_COSTS[packet]
+    lazy = LAZY_COSTS.get(getattr(packet, "_qualified_op_name", ""))
+    if lazy is not None:  # an op of an optional module, which the model's code has imported by now
+        ATEN_COSTS[packet] = lazy
+        return lazy
     if packet not in _RESOLVED:
         name = packet.__name__
         family = _family(name)
