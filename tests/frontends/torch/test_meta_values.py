@@ -31,6 +31,13 @@ def test_values_follow_a_chain_of_ops_from_a_factory_to_item():
         assert picked.device.type == "meta" and tuple(picked.shape) == (3, 1)  # 6, 7, 8
 
 
+def test_a_copy_to_the_cpu_of_known_values_is_those_values():
+    with meta_cache.scope():
+        pos = _run(aten.arange.default, 4, device="meta")
+        copied = _run(aten._to_copy.default, pos, device=torch.device("cpu"))
+        assert copied.device.type == "cpu" and copied.tolist() == [0, 1, 2, 3]
+
+
 def test_a_users_small_integer_input_is_known_and_never_modified():
     ids = torch.tensor([[5, 6, 7]])
     with meta_cache.scope() as cache:

@@ -120,6 +120,8 @@ class Values:
         if failed is not None:
             if not isinstance(value, (torch.Tensor, tuple, list)):
                 return value  # a Python number (``.item()``): what the CPU run reads
+            if "device" in kwargs and not _is_meta(kwargs["device"]):
+                return value  # a copy off meta (``.cpu()``): the values themselves, where they were asked for
             with _no_function_modes():
                 made = [torch.empty_strided(v.shape, v.stride(), dtype=v.dtype, device=_META) for v in values]
             out = made[0] if isinstance(value, torch.Tensor) else type(value)(made)
