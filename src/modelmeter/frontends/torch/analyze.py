@@ -25,6 +25,7 @@ from .collect.params import layer_records, totals
 from .guard import preserved_module
 from .inputs import Inputs
 from .measure.fused_attention import FusedAttentionOnMeta
+from .measure.peak import InferencePeak
 from .strategy import choose_device
 
 
@@ -78,7 +79,9 @@ def _one_thread() -> Iterator[None]:
         torch.set_num_threads(threads)
 
 
-def _forward(model: torch.nn.Module, inputs: Inputs, device: str, collector: Collector) -> None:
+def _forward(
+    model: torch.nn.Module, inputs: Inputs, device: str, collector: Collector, peak: InferencePeak | None = None
+) -> None:
     """One forward: counts and shapes into ``collector``.
 
     Attention runs as the fused kernel a real device picks (FusedAttentionOnMeta, under the collector's
@@ -89,9 +92,13 @@ def _forward(model: torch.nn.Module, inputs: Inputs, device: str, collector: Col
     for pname, t in stand_ins.items():
         collector.watch.setdefault(id(t), []).append(pname)
     args, kwargs = inputs.on(device)
-    with preserved_module(model), FusedAttentionOnMeta(), hooked(model, collector) as mode, torch.no_grad():
+    attention = peak.attention if peak is not None else FusedAttentionOnMeta()
+    if peak is not None:  # the inference peak rides along (measure/peak.py): live bytes, outputs per layer
+        collector.output_bytes = peak.per_layer
+    with preserved_module(model), attention, hooked(model, collector) as mode, torch.no_grad():
         try:
-            with mode:
+            # the tracker last: it sees every op first, as in a run of its own
+            with mode, peak.tracker if peak is not None else nullcontext():
                 torch.func.functional_call(model, stand_ins, args, kwargs, tie_weights=True, strict=False)
         except Exception as exc:
             path, shapes = collector.stack[-1] if collector.stack else ("", [])
@@ -115,6 +122,7 @@ def analyze_module(
     attention: str = "full",
     partial: bool = False,
     memory: bool = False,
+    peak: InferencePeak | None = None,
 ) -> Report:
     """Count ``model``'s parameters and the compute of one forward on ``inputs``.
 
@@ -125,6 +133,7 @@ def analyze_module(
     ``partial=True``: if the forward fails, return what ran before it failed (``report.partial``,
     ``report.error``) instead of raising :class:`ForwardError`.
     ``memory``: memory will be measured on the device used (strategy.py then keeps to meta).
+    ``peak``: measure the inference activation peak in this forward too, if it runs on meta (``peak.measured``).
     """
     if not isinstance(model, torch.nn.Module):
         raise InputError(f"expected a torch.nn.Module, got {type(model).__name__}")
@@ -163,8 +172,10 @@ def analyze_module(
             # the CPU chosen for a small model runs on one thread: no time lost spinning up (or, on a shared
             # machine, contending for) a thread pool for ops of a few microseconds
             with _one_thread() if used == "cpu" and device == "auto" else nullcontext():
-                _forward(model, inputs, used, attempt)
+                _forward(model, inputs, used, attempt, peak if used == "meta" else None)
             collector, failed = attempt, None
+            if peak is not None and used == "meta":
+                peak.measured = True
             break
         except ForwardError as exc:
             failed = (attempt, used, exc)

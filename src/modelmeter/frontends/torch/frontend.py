@@ -58,7 +58,7 @@ class TorchFrontend:
             self._shared = Cache()
         # meta ops answered once per analysis, or per session (meta_cache.py)
         with preserved_torch_state(), scope(self._shared if self._sessions else None), _gc_paused():
-            report, module, inputs = _analyze(model, options)
+            report, module, inputs, peak = _analyze(model, options)
             memory = options.memory
             if memory is None and options.roofline is not None and module is not None and not report.partial:
                 from .measure.llm import is_meta_causal_lm
@@ -68,7 +68,7 @@ class TorchFrontend:
             if memory is not None and module is not None and not report.partial:
                 from .measure.memory import measure
 
-                measured = measure(module, inputs, report.device, memory, attention=options.attention)
+                measured = measure(module, inputs, report.device, memory, attention=options.attention, inference=peak)
                 report = dataclasses.replace(report, memory=measured)
                 from .measure.llm import add_llm_sizing, is_meta_causal_lm
 
@@ -122,8 +122,9 @@ def _with_latency(report: Report, module: Any, inputs: Any, options: AnalysisOpt
     return attach(with_estimate(report, roofline, hardware), measured)
 
 
-def _analyze(model: Any, options: AnalysisOptions) -> tuple[Report, Any, Any]:
-    """The report, and the module and inputs it ran (None for a checkpoint's state dict: no forward)."""
+def _analyze(model: Any, options: AnalysisOptions) -> tuple[Report, Any, Any, Any]:
+    """The report, the module and inputs it ran (None for a checkpoint's state dict: no forward), and the
+    inference peak measured in the same forward where it could be (measure/peak.py; else None)."""
     from .analyze import analyze_module
     from .inputs import Inputs
     from .references.hf import from_hf_config, is_config
@@ -137,7 +138,7 @@ def _analyze(model: Any, options: AnalysisOptions) -> tuple[Report, Any, Any]:
         ref = os.fspath(model)
         loaded = load_reference(ref, options)
         if loaded.report is not None:  # a checkpoint's state dict: no forward
-            return loaded.report, None, None
+            return loaded.report, None, None, None
     elif is_config(model):
         loaded = from_hf_config(model, type(model).__name__.removesuffix("Config"), options.seq_len, options.batch)
     elif options.seq_len is not None or options.batch is not None:
@@ -157,6 +158,11 @@ def _analyze(model: Any, options: AnalysisOptions) -> tuple[Report, Any, Any]:
     inputs = Inputs(input_size=input_size, input_data=input_data, dtypes=options.dtypes)
     if loaded is not None and loaded.check_inputs is not None:
         loaded.check_inputs(inputs.args, inputs.kwargs)
+    peak = None
+    if options.memory is not None and callable(getattr(model, "modules", None)):  # not a module: refused below
+        from .measure.peak import in_count_pass
+
+        peak = in_count_pass(model, options.memory)
     report = analyze_module(
         model,
         inputs,
@@ -166,8 +172,9 @@ def _analyze(model: Any, options: AnalysisOptions) -> tuple[Report, Any, Any]:
         partial=options.partial,
         attention=options.attention,
         memory=options.memory is not None,  # measured on the device used: the strategy keeps to meta then
+        peak=peak,
     )
     # what the source publishes (torchvision: num_params, _ops, acc@1) travels with the report, for `compare`
     if published:
         report = dataclasses.replace(report, published=tuple(published.items()))
-    return report, model, inputs
+    return report, model, inputs, peak

@@ -54,6 +54,7 @@ class Collector:
         self.watch: dict[int, list[str]] = {}
         self.used: set[str] = set()
         self.notes: set[str] = set()  # what adapters say a reader must know (Call.notes)
+        self.output_bytes: dict[str, int] | None = None  # when set: each module's output bytes, first call
 
     def enter(self, name: str, args: Any, kwargs: Any) -> None:
         shapes = tensor_shapes(args if not kwargs else (args, kwargs))
@@ -67,6 +68,9 @@ class Collector:
         rec = self.records[name]
         if rec.calls == 1:
             rec.output_shapes = tensor_shapes(output)
+        if self.output_bytes is not None and name not in self.output_bytes:  # as memory._output_bytes_hooks
+            seen = {id(t): t for t in tensor_leaves(output)}
+            self.output_bytes[name] = sum(t.numel() * t.element_size() for t in seen.values())
         if self.stack and self.stack[-1][0] == name:
             self.stack.pop()
 

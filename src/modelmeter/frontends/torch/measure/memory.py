@@ -37,6 +37,7 @@ from .checkpointing import checkpointed_bytes, tracking
 from .fused_attention import FusedAttentionOnMeta
 from .live import LiveBytes, SavedBytes
 from .native_mha import fast_path_flags
+from .peak import InferencePeak
 from .quantized_weights import stored_weights
 
 
@@ -330,8 +331,10 @@ def measure(
     options: MemoryOptions,
     *,
     attention: str = "full",
+    inference: InferencePeak | None = None,
 ) -> Memory:
-    """The ``memory`` part of a report for ``model`` on ``inputs`` (``device``: where the forward can run)."""
+    """The ``memory`` part of a report for ``model`` on ``inputs`` (``device``: where the forward can run).
+    ``inference``: the inference peak, already measured in the counting forward (peak.py)."""
     weights_dtype, train, precision = options.weights_dtype, options.train, options.precision
     optimizer, gpus, checkpointing = options.optimizer, options.gpus, options.checkpointing
     total, by_dtype, buffers = weights(model, weights_dtype)
@@ -339,9 +342,12 @@ def measure(
     if stored is not None:
         total, by_dtype = stored[0], stored[1]
     target = target_for(gpus)
-    kernels = FusedAttentionOnMeta(options.attention_kernel, target)
-    with _as_forward_error("the inference forward measuring memory"):
-        peak, per_layer = activation_peak(model, inputs, device, kernels)
+    if inference is not None and inference.measured:
+        kernels, peak, per_layer = inference.attention, inference.tracker.peak, inference.per_layer
+    else:
+        kernels = FusedAttentionOnMeta(options.attention_kernel, target)
+        with _as_forward_error("the inference forward measuring memory"):
+            peak, per_layer = activation_peak(model, inputs, device, kernels)
     training = None
     if train:
         with _as_forward_error(f"the training step (train mode, {precision}, on {device})"):
