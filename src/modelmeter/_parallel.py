@@ -40,6 +40,26 @@ def workers_for(models: int, workers: int | None) -> int:
     return max(1, min(workers, models))
 
 
+def _context(preload: Sequence[str]) -> Any:
+    """The forkserver context; the server (if not running yet) imports modelmeter and ``preload`` once, not once
+    per worker (a missing module is skipped); importing runs no kernel."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["modelmeter", *preload])
+    return context
+
+
+def prestart(preload: Sequence[str]) -> None:
+    """Start the forkserver now, importing ``preload`` (torch, torchvision: 2.5 s) on another core while this
+    process goes on (the CLI expands ``torchvision:*`` meanwhile, which imports the same). A no-op where pools
+    are not used, or when the server already runs."""
+    if not _can_pool():
+        return
+    from multiprocessing import forkserver
+
+    _context(preload)
+    forkserver.ensure_running()
+
+
 def _can_pool() -> bool:
     import sys
 
@@ -60,9 +80,7 @@ def analyze_in_pool(
 ) -> list[CompareEntry]:
     """The entries of ``refs`` (in that order), each ``summary(ref, **summary_kwargs)`` in one of ``workers``
     processes (``summary`` is pickled by name: a module-level function)."""
-    context = multiprocessing.get_context("forkserver")
-    # imported once in the server, not once per worker (a missing one is skipped); importing runs no kernel
-    context.set_forkserver_preload(["modelmeter", "torch"])
+    context = _context(("torch",))
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         futures: list[Future[CompareEntry]] = [pool.submit(_one, summary, ref, summary_kwargs) for ref in refs]
         entries = []

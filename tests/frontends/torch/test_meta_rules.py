@@ -110,3 +110,14 @@ def test_matrix_product_rules(dtype):
     assert RULES[aten.mm.default]((a, _mat(3, 4, dtype=other)), {}) is None
     assert RULES[aten.mm.default]((a, _mat(4, 4, dtype=dtype)), {}) is None
     assert RULES[aten.bmm.default]((_mat(2, 5, 3, dtype=dtype), _mat(3, 3, 4, dtype=dtype)), {}) is None
+
+
+def test_meta_like_lays_out_as_empty_like():
+    from modelmeter.frontends.torch.tensors import meta_like
+
+    for dtype in DTYPES:
+        for name, t in _layouts(dtype).items():
+            for source in (t, torch.empty_strided(t.shape, t.stride(), dtype=dtype)):  # on meta and on the CPU
+                made, expected = meta_like(source), torch.empty_like(source, device="meta")
+                assert _layout(made) == _layout(expected), name
+                assert made.untyped_storage().nbytes() == expected.untyped_storage().nbytes(), name

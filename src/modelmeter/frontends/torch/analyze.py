@@ -27,6 +27,7 @@ from .inputs import Inputs
 from .measure.fused_attention import FusedAttentionOnMeta
 from .measure.peak import InferencePeak
 from .strategy import choose_device
+from .tensors import meta_like
 
 
 def _stand_ins(model: torch.nn.Module, device: str) -> dict[str, torch.Tensor]:
@@ -37,7 +38,7 @@ def _stand_ins(model: torch.nn.Module, device: str) -> dict[str, torch.Tensor]:
     for name, t in named:
         if id(t) not in made:
             if device == "meta":
-                made[id(t)] = torch.empty_like(t, device="meta")
+                made[id(t)] = meta_like(t)
             elif t.device.type == "meta":
                 made[id(t)] = torch.zeros(t.shape, dtype=t.dtype)
             else:

@@ -16,6 +16,7 @@ from ...errors import InputError
 from ...report.model import InputInfo
 from .meta_cache import remember
 from .meta_values import MAX_ELEMENTS
+from .tensors import meta_like
 
 InputSize = Sequence[int] | Sequence[Sequence[int]] | Mapping[str, Any]
 
@@ -105,7 +106,7 @@ class Inputs:
             if not isinstance(t, torch.Tensor):
                 return t
             if device == "meta":
-                made = torch.empty_like(t, device="meta")
+                made = meta_like(t)
                 if t.device.type == "cpu" and not t.dtype.is_floating_point and t.numel() <= MAX_ELEMENTS:
                     remember(made, t)  # token ids, masks: control flow may read them (meta_values.py)
                 return made

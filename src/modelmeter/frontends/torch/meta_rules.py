@@ -20,6 +20,8 @@ from typing import Any
 
 import torch
 
+from .tensors import non_overlapping_dense
+
 aten = torch.ops.aten
 _META = torch.device("meta")
 _LOW = (torch.float16, torch.bfloat16)
@@ -35,20 +37,8 @@ def _dense_float(t: Any) -> bool:
         and t.device.type == "meta"
         and t.layout is torch.strided
         and t.dtype.is_floating_point
-        and _non_overlapping_dense(t)
+        and non_overlapping_dense(t)
     )
-
-
-def _non_overlapping_dense(t: torch.Tensor) -> bool:
-    # the strides, sorted, are those of a contiguous tensor of the sizes taken in that order
-    expected = 1
-    for size, stride in sorted(zip(t.shape, t.stride(), strict=True), key=lambda p: p[1]):
-        if size == 1:
-            continue
-        if stride != expected:
-            return False
-        expected *= size
-    return True
 
 
 def _like(t: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:

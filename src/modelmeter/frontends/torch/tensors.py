@@ -34,3 +34,24 @@ def tensor_leaves(obj: Any) -> list[torch.Tensor]:
     if kind in _ATOMS:
         return []
     return [t for t in tree_leaves(obj) if isinstance(t, torch.Tensor)]
+
+
+def non_overlapping_dense(t: torch.Tensor) -> bool:
+    """``t``'s elements fill its storage span without overlap or gaps (any dim order): its strides, sorted, are
+    those of a contiguous tensor of its sizes taken in that order."""
+    expected = 1
+    for size, stride in sorted(zip(t.shape, t.stride(), strict=True), key=lambda p: p[1]):
+        if size == 1:
+            continue
+        if stride != expected:
+            return False
+        expected *= size
+    return True
+
+
+def meta_like(t: torch.Tensor) -> torch.Tensor:
+    """An empty meta tensor laid out as ``empty_like(t, device="meta")`` lays it out, made in 2 us instead of
+    the 170 us ``empty_like`` takes on a meta tensor (its meta kernel is a Python reference)."""
+    if t.layout is torch.strided and not t.is_quantized and non_overlapping_dense(t):
+        return torch.empty_strided(t.shape, t.stride(), dtype=t.dtype, device="meta")
+    return torch.empty_like(t, device="meta")
