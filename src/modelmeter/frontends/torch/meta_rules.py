@@ -100,28 +100,25 @@ def _contiguous(shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
         return torch.empty(shape, dtype=dtype, device=_META)
 
 
-def _mm(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """(M, K) @ (K, N): a contiguous (M, N), whatever the operands' layouts."""
+def _product(args: tuple[Any, ...], kwargs: dict[str, Any], dims: int) -> Any:
+    """(..., M, K) @ (..., K, N) of two ``dims``-D operands with equal batch dims: a contiguous (..., M, N),
+    whatever the operands' layouts (``mm``: 2-D, ``bmm``: 3-D)."""
     if len(args) != 2 or kwargs:
         return None
     a, b = args
-    if not (_float_meta(a) and _float_meta(b)) or a.dim() != 2 or b.dim() != 2:
+    if not (_float_meta(a) and _float_meta(b)) or a.dim() != dims or b.dim() != dims or a.dtype != b.dtype:
         return None
-    if a.dtype != b.dtype or a.shape[1] != b.shape[0]:
+    if a.shape[:-2] != b.shape[:-2] or a.shape[-1] != b.shape[-2]:
         return None
-    return _contiguous((a.shape[0], b.shape[1]), a.dtype)
+    return _contiguous((*a.shape[:-1], b.shape[-1]), a.dtype)
+
+
+def _mm(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    return _product(args, kwargs, 2)
 
 
 def _bmm(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """(B, M, K) @ (B, K, N): a contiguous (B, M, N)."""
-    if len(args) != 2 or kwargs:
-        return None
-    a, b = args
-    if not (_float_meta(a) and _float_meta(b)) or a.dim() != 3 or b.dim() != 3:
-        return None
-    if a.dtype != b.dtype or a.shape[0] != b.shape[0] or a.shape[2] != b.shape[1]:
-        return None
-    return _contiguous((a.shape[0], a.shape[1], b.shape[2]), a.dtype)
+    return _product(args, kwargs, 3)
 
 
 def _addmm(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

@@ -30,14 +30,17 @@ class SdpaBlock(nn.Module):
         return self.out(y.transpose(1, 2).reshape(b, t, 32))
 
 
-class LSTMTagger(nn.Module):
+class BiGRUTagger(nn.Module):
+    """A bidirectional GRU (counted whole, rnn_whole.py) and a head on its (B, T, 2H) output."""
+
     def __init__(self):
         super().__init__()
-        self.lstm = nn.LSTM(16, 32, num_layers=2, batch_first=True)
-        self.head = nn.Linear(32, 5)
+        self.gru = nn.GRU(16, 32, batch_first=True, bidirectional=True)
+        self.head = nn.Linear(64, 5)
 
     def forward(self, x):
-        return self.head(self.lstm(x)[0])
+        out, _ = self.gru(x)
+        return self.head(out)
 
 
 def _llama():
@@ -54,7 +57,7 @@ CASES = [
     ("efficientnet_b0", lambda: tvm.efficientnet_b0(), {"input_size": (1, 3, 64, 64)}),
     ("swin_t", lambda: tvm.swin_t(), {"input_size": (1, 3, 64, 64)}),
     ("sdpa", SdpaBlock, {"input_size": (2, 16, 32)}),
-    ("lstm", LSTMTagger, {"input_size": (1, 20, 16)}),
+    ("bigru", BiGRUTagger, {"input_size": (1, 20, 16)}),
     ("tiny-llama", _llama, {"seq_len": 16}),
 ]
 
