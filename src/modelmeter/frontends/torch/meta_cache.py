@@ -33,13 +33,12 @@ import torch
 
 from .meta_rules import RULES
 from .meta_values import NOT_HANDLED, Values
-from .tensors import tensor_leaves
+from .tensors import empty_meta, tensor_leaves
 
 _FUNCTIONAL, _INPLACE = 1, 2
 _KINDS: dict[Any, int | None] = {}  # OpOverload -> how it may be cached (None: never); a property of the schema
 _UNCACHEABLE = object()
 _len_dispatch_stack = torch._C._len_torch_dispatch_stack
-_no_function_modes = torch._C.DisableTorchFunction
 
 
 class Cache(dict[Any, Any]):
@@ -166,8 +165,7 @@ def run(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         cache.hits += 1
         if kind == _INPLACE:
             return args[0]
-        with _no_function_modes():  # making the outputs is not an op of the model's
-            made = [torch.empty_strided(s, st, dtype=d, device="meta") for s, st, d in hit[1]]
+        made = [empty_meta(s, st, d) for s, st, d in hit[1]]
         return made[0] if hit[0] else tuple(made)
     if kind == _INPLACE:
         before = _meta(args[0]) if args and isinstance(args[0], torch.Tensor) else None
@@ -202,8 +200,7 @@ def _describe(out: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if id(storage) in storages:  # an input's, or another output's: empty_strided would make a new one
             return _UNCACHEABLE
         storages.add(id(storage))
-        with _no_function_modes():
-            made = torch.empty_strided(t.shape, t.stride(), dtype=t.dtype, device="meta")
+        made = empty_meta(t.shape, t.stride(), t.dtype)
         if made.untyped_storage().nbytes() != storage.nbytes():  # an over-allocated buffer, or a view of one
             return _UNCACHEABLE
         described.append((tuple(t.shape), t.stride(), t.dtype))

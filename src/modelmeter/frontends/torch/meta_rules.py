@@ -20,30 +20,28 @@ from typing import Any
 
 import torch
 
-from .tensors import non_overlapping_dense
+from .tensors import empty_meta, non_overlapping_dense
 
 aten = torch.ops.aten
-_META = torch.device("meta")
 _LOW = (torch.float16, torch.bfloat16)
-_no_function_modes = torch._C.DisableTorchFunction
 
 Rule = Callable[[tuple[Any, ...], dict[str, Any]], Any]
 
 
-def _dense_float(t: Any) -> bool:
-    """A plain meta floating-point tensor whose elements fill its storage span without overlap or gaps."""
+def _float_meta(t: Any) -> bool:
+    """A plain, strided meta floating-point tensor."""
     return (
-        type(t) is torch.Tensor
-        and t.device.type == "meta"
-        and t.layout is torch.strided
-        and t.dtype.is_floating_point
-        and non_overlapping_dense(t)
+        type(t) is torch.Tensor and t.device.type == "meta" and t.layout is torch.strided and t.dtype.is_floating_point
     )
 
 
-def _like(t: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
-    with _no_function_modes():
-        return torch.empty_strided(t.shape, t.stride(), dtype=dtype or t.dtype, device=_META)
+def _dense_float(t: Any) -> bool:
+    """A plain meta floating-point tensor whose elements fill its storage span without overlap or gaps."""
+    return _float_meta(t) and non_overlapping_dense(t)
+
+
+def _like(t: torch.Tensor) -> torch.Tensor:
+    return empty_meta(t.shape, t.stride(), t.dtype)
 
 
 def _unary(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -83,21 +81,7 @@ def _batch_norm(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     if not _dense_float(x) or x.dim() < 2 or kwargs:
         return None
     stats = torch.float32 if x.dtype in _LOW else x.dtype
-    with _no_function_modes():
-        mean = torch.empty((x.shape[1],), dtype=stats, device=_META)
-        invstd = torch.empty((x.shape[1],), dtype=stats, device=_META)
-    return (_like(x), mean, invstd)
-
-
-def _float_meta(t: Any) -> bool:
-    return (
-        type(t) is torch.Tensor and t.device.type == "meta" and t.layout is torch.strided and t.dtype.is_floating_point
-    )
-
-
-def _contiguous(shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
-    with _no_function_modes():
-        return torch.empty(shape, dtype=dtype, device=_META)
+    return (_like(x), empty_meta((x.shape[1],), dtype=stats), empty_meta((x.shape[1],), dtype=stats))
 
 
 def _product(args: tuple[Any, ...], kwargs: dict[str, Any], dims: int) -> Any:
@@ -110,7 +94,7 @@ def _product(args: tuple[Any, ...], kwargs: dict[str, Any], dims: int) -> Any:
         return None
     if a.shape[:-2] != b.shape[:-2] or a.shape[-1] != b.shape[-2]:
         return None
-    return _contiguous((*a.shape[:-1], b.shape[-1]), a.dtype)
+    return empty_meta((*a.shape[:-1], b.shape[-1]), dtype=a.dtype)
 
 
 def _mm(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

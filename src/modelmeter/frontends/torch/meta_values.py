@@ -25,13 +25,11 @@ from typing import Any
 
 import torch
 
-from .tensors import tensor_leaves
+from .tensors import empty_meta, no_function_modes, tensor_leaves
 
 MAX_ELEMENTS = 1 << 16
 NOT_HANDLED = object()
-_META = torch.device("meta")
 _CPU = torch.device("cpu")
-_no_function_modes = torch._C.DisableTorchFunction
 _WRITES: dict[Any, tuple[int, ...]] = {}  # OpOverload -> positions of the arguments it writes
 
 
@@ -110,7 +108,7 @@ class Values:
         if failed is None and any(t.numel() > MAX_ELEMENTS for t in tensor_leaves(out)):
             return out  # not a small tensor: no values kept
         try:
-            with _no_function_modes():
+            with no_function_modes():
                 value = func(*(self._on_cpu(a) for a in args), **{k: self._on_cpu(v) for k, v in kwargs.items()})
         except Exception:  # noqa: BLE001 - an op the CPU cannot run either: as meta left it
             if failed is not None:
@@ -122,8 +120,7 @@ class Values:
                 return value  # a Python number (``.item()``): what the CPU run reads
             if "device" in kwargs and not _is_meta(kwargs["device"]):
                 return value  # a copy off meta (``.cpu()``): the values themselves, where they were asked for
-            with _no_function_modes():
-                made = [torch.empty_strided(v.shape, v.stride(), dtype=v.dtype, device=_META) for v in values]
+            made = [empty_meta(v.shape, v.stride(), v.dtype) for v in values]
             out = made[0] if isinstance(value, torch.Tensor) else type(value)(made)
         for meta, cpu in zip(tensor_leaves(out), values, strict=False):
             if meta.device.type == "meta" and self.of(meta) is None:

@@ -13,6 +13,9 @@ from typing import Any
 import torch
 from torch.utils._pytree import tree_leaves
 
+_META = torch.device("meta")
+# Tensors modelmeter makes while an op runs are not ops of the model's: no function mode may see them
+no_function_modes = torch._C.DisableTorchFunction
 _ATOMS = frozenset({int, float, bool, str, type(None), torch.dtype, torch.device, torch.layout, torch.memory_format})
 
 
@@ -49,9 +52,24 @@ def non_overlapping_dense(t: torch.Tensor) -> bool:
     return True
 
 
+def empty_meta(shape: Any, stride: Any = None, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """An empty meta tensor of ``shape`` and ``stride`` (contiguous without one): what a meta kernel returns.
+    Made in 2 us, outside every function mode."""
+    with no_function_modes():
+        if stride is None:
+            return torch.empty(shape, dtype=dtype, device=_META)
+        return torch.empty_strided(shape, stride, dtype=dtype, device=_META)
+
+
 def meta_like(t: torch.Tensor) -> torch.Tensor:
     """An empty meta tensor laid out as ``empty_like(t, device="meta")`` lays it out, made in 2 us instead of
     the 170 us ``empty_like`` takes on a meta tensor (its meta kernel is a Python reference)."""
     if t.layout is torch.strided and not t.is_quantized and non_overlapping_dense(t):
-        return torch.empty_strided(t.shape, t.stride(), dtype=t.dtype, device="meta")
+        return empty_meta(t.shape, t.stride(), t.dtype)
     return torch.empty_like(t, device="meta")
+
+
+def output_bytes(output: Any) -> int:
+    """Bytes of the distinct tensors in a module's ``output`` (one returned twice counts once)."""
+    seen = {id(t): t for t in tensor_leaves(output)}
+    return sum(t.numel() * t.element_size() for t in seen.values())

@@ -25,7 +25,7 @@ from ....report.model import LayerRecord
 from ..costs.forward import FAST_PATH_CHECKS, FUNCTION_COSTS, ZERO_COST, Call, adapter_for
 from ..meta_cache import run as run_op
 from ..rnn_whole import run_whole
-from ..tensors import tensor_leaves
+from ..tensors import output_bytes, tensor_leaves
 from .traffic import function_traffic, op_traffic
 
 
@@ -69,8 +69,7 @@ class Collector:
         if rec.calls == 1:
             rec.output_shapes = tensor_shapes(output)
         if self.output_bytes is not None and name not in self.output_bytes:  # as memory._output_bytes_hooks
-            seen = {id(t): t for t in tensor_leaves(output)}
-            self.output_bytes[name] = sum(t.numel() * t.element_size() for t in seen.values())
+            self.output_bytes[name] = output_bytes(output)
         if self.stack and self.stack[-1][0] == name:
             self.stack.pop()
 

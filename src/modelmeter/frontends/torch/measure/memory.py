@@ -32,6 +32,7 @@ from ..costs import forward as aten_costs
 from ..inputs import Inputs
 from ..meta_cache import run as run_op
 from ..rnn_whole import RNNsWhole, backward_sink
+from ..tensors import output_bytes
 from .checkpointing import blocks as checkpoint_blocks
 from .checkpointing import checkpointed_bytes, tracking
 from .fused_attention import FusedAttentionOnMeta
@@ -178,8 +179,7 @@ def _output_bytes_hooks(model: torch.nn.Module, out: dict[str, int]) -> Iterator
     def hook_for(name: str) -> Any:
         def post(mod: Any, args: Any, output: Any) -> None:
             if name not in out:
-                seen = {id(t): t for t in tree_leaves(output) if isinstance(t, torch.Tensor)}
-                out[name] = sum(t.numel() * t.element_size() for t in seen.values())
+                out[name] = output_bytes(output)
 
         return post
 
