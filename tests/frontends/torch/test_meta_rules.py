@@ -66,12 +66,95 @@ def test_binary_rules(func, dtype):
             answered = _check(func, (x, other))
             assert answered == (name not in ("sliced", "expanded")), (name, other)
     x = layouts["contiguous"]
-    # a promotion, a broadcast, another layout: declined (the kernel decides)
-    assert RULES[func]((x, torch.empty(6, 1, 1, dtype=dtype, device="meta")), {}) is None
+    # a promotion, another layout: declined (the kernel decides)
     assert RULES[func]((x, layouts["channels_last"]), {}) is None
     other = torch.float32 if dtype != torch.float32 else torch.float64
     assert RULES[func]((x, torch.empty(x.shape, dtype=other, device="meta")), {}) is None
     assert RULES[func]((x, 1j), {}) is None
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("func", BINARY, ids=str)
+def test_broadcast_binary_rules(func, dtype):
+    """Contiguous operands, one broadcast into the other (either way round): the kernel's contiguous result;
+    growing both sides, a non-contiguous operand, growing ``self`` in place: declined."""
+    if func._overloadname == "Scalar":
+        return
+
+    def t(*shape):
+        return torch.empty(shape, dtype=dtype, device="meta")
+
+    inplace = func._schema.is_mutable
+    full = [(2, 6, 5, 4), (1, 6, 5, 4), (1, 6, 1, 4), (3, 6)]
+    small = {(2, 6, 5, 4): [(2, 6, 1, 1), (1, 6, 1, 1), (6, 1, 1), (4,), (1, 1, 1, 1), (5, 1), ()],
+             (1, 6, 5, 4): [(1, 6, 1, 1), (6, 5, 1), (1,)],
+             (1, 6, 1, 4): [(1, 6, 1, 1), (1, 1, 1, 4)],
+             (3, 6): [(3, 1), (1, 6), (6,)]}  # fmt: skip
+    for shape in full:
+        for other in small[shape]:
+            assert _check(func, (t(*shape), t(*other))), (shape, other)
+            if inplace:  # ``small op= full`` would grow self: the kernel raises
+                assert RULES[func]((t(*other), t(*shape)), {}) is None or other == shape
+            else:
+                assert _check(func, (t(*other), t(*shape))), (other, shape)
+    # both sides grow, a mismatch, a channels-last or sliced operand: declined
+    assert RULES[func]((t(2, 1, 5, 4), t(1, 6, 1, 1)), {}) is None
+    assert RULES[func]((t(2, 6, 5, 4), t(3, 1, 1)), {}) is None
+    channels_last = t(2, 6, 5, 4).contiguous(memory_format=torch.channels_last)
+    assert RULES[func]((channels_last, t(2, 6, 1, 1)), {}) is None
+    assert RULES[func]((t(2, 6, 5, 4)[:, :3], t(1, 3, 1, 1)), {}) is None
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+def test_convolution_rule(dtype):
+    """Conv 1-D/2-D/3-D with stride, padding, dilation, groups, depthwise, with and without bias: the kernel's
+    output; a transposed conv, mismatched channels or dtypes, an empty output: declined."""
+    conv = aten.convolution.default
+
+    def t(*shape, dt=dtype):
+        return torch.empty(*shape, dtype=dt, device="meta")
+
+    cases = [  # (input, weight, bias?, stride, padding, dilation, groups)
+        ((1, 3, 224, 224), (32, 3, 3, 3), False, [2, 2], [1, 1], [1, 1], 1),
+        ((2, 16, 56, 56), (16, 1, 3, 3), True, [1, 1], [1, 1], [1, 1], 16),  # depthwise
+        ((1, 8, 17, 19), (12, 4, 5, 3), True, [2, 3], [2, 0], [2, 1], 2),
+        ((1, 4, 7, 7), (6, 4, 1, 1), True, [1, 1], [0, 0], [1, 1], 1),
+        ((2, 4, 30), (8, 4, 5), True, [2], [1], [3], 1),  # 1-D
+        ((1, 2, 5, 6, 7), (4, 2, 3, 3, 3), False, [1, 2, 1], [1, 1, 0], [1, 1, 2], 1),  # 3-D
+    ]
+    for x, w, bias, stride, padding, dilation, groups in cases:
+        b = t(w[0]) if bias else None
+        assert _check(conv, (t(*x), t(*w), b, stride, padding, dilation, False, [0] * len(stride), groups)), x
+    x, w = t(1, 4, 8, 8), t(6, 4, 3, 3)
+    declined = [
+        (x, w, None, [1, 1], [0, 0], [1, 1], True, [0, 0], 1),  # transposed
+        (x, t(6, 3, 3, 3), None, [1, 1], [0, 0], [1, 1], False, [0, 0], 1),  # channels
+        (x, w, None, [1, 1], [0, 0], [1, 1], False, [0, 0], 3),  # groups
+        (x, w, t(5), [1, 1], [0, 0], [1, 1], False, [0, 0], 1),  # bias size
+        (x, t(6, 4, 9, 9), None, [1, 1], [0, 0], [1, 1], False, [0, 0], 1),  # kernel larger than the input
+        (x, w, None, [1], [0], [1], False, [0], 1),  # too few strides
+        (x, t(6, 4, 3, 3, dt=torch.float64 if dtype != torch.float64 else torch.float32), None, [1, 1], [0, 0],
+         [1, 1], False, [0, 0], 1),  # dtypes
+    ]  # fmt: skip
+    for args in declined:
+        assert RULES[conv](args, {}) is None, args
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+def test_mean_dim_rule(dtype):
+    mean = aten.mean.dim
+    x = torch.empty(2, 6, 5, 4, dtype=dtype, device="meta")
+    for dims in ([-1, -2], [2, 3], [1], [0], [0, 3], (3, 1, 2)):
+        for keepdim in (False, True):
+            assert _check(mean, (x, dims, keepdim)), (dims, keepdim)
+            assert _check(mean, (x, dims), {"keepdim": keepdim}), (dims, keepdim)
+    assert _check(mean, (torch.empty(1, 6, 1, 1, dtype=dtype, device="meta"), [2, 3], True))
+    # all dims, a repeated or invalid dim, a dtype argument, a non-contiguous input: declined
+    assert RULES[mean]((x, []), {}) is None
+    assert RULES[mean]((x, [1, -3]), {}) is None
+    assert RULES[mean]((x, [4]), {}) is None
+    assert RULES[mean]((x, [1]), {"dtype": torch.float64}) is None
+    assert RULES[mean]((x.transpose(1, 2), [1]), {}) is None
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)

@@ -1,8 +1,8 @@
 """Analyze an nn.Module: parameters from the module, compute and shapes from one forward on meta.
 
-The user's module is never moved or mutated: its forward runs through ``torch.func.functional_call``
-with stand-in tensors (empty meta tensors; on the CPU fallback, copies of its weights), under no_grad,
-with hooks that are removed before returning.
+The user's module is never moved or mutated: its forward runs with stand-in tensors (empty meta tensors; on
+the CPU fallback, copies of its weights) in place of its parameters and buffers, as ``torch.func.functional_call``
+would run it, under no_grad, with hooks; the originals and the hooks are put back before returning, error or not.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from itertools import chain
+from typing import Any
 
 import torch
 from torch.utils._pytree import tree_leaves
@@ -26,16 +27,15 @@ from .guard import preserved_module
 from .inputs import Inputs
 from .measure.fused_attention import FusedAttentionOnMeta
 from .measure.peak import InferencePeak
+from .module_tree import ModuleTree
 from .strategy import choose_device
 from .tensors import meta_like
 
 
-def _stand_ins(model: torch.nn.Module, device: str) -> dict[str, torch.Tensor]:
-    """Tensors to run the forward with, by name; tied tensors keep one shared stand-in."""
+def _stand_ins(tree: ModuleTree, device: str) -> dict[int, torch.Tensor]:
+    """Tensors to run the forward with, by the id of the tensor each replaces: tied tensors share one."""
     made: dict[int, torch.Tensor] = {}
-    out: dict[str, torch.Tensor] = {}
-    named = chain(model.named_parameters(remove_duplicate=False), model.named_buffers(remove_duplicate=False))
-    for name, t in named:
+    for t in chain(tree.parameters, tree.buffers):
         if id(t) not in made:
             if device == "meta":
                 made[id(t)] = meta_like(t)
@@ -45,8 +45,28 @@ def _stand_ins(model: torch.nn.Module, device: str) -> dict[str, torch.Tensor]:
                 # A copy, parameters too: a forward may update a tensor in place (BatchNorm's running stats,
                 # a hand-written weight renormalisation) and the user's state dict must not change.
                 made[id(t)] = t.detach().to("cpu", copy=True)
-        out[name] = made[id(t)]
-    return out
+    return made
+
+
+@contextmanager
+def _swapped(tree: ModuleTree, made: dict[int, torch.Tensor]) -> Iterator[None]:
+    """Every module's parameters and buffers replaced by their stand-ins, and put back on exit: what
+    ``functional_call(model, stand_ins, tie_weights=True)`` does, without resolving a dotted name per tensor
+    (that cost MobileNet-v3 2 ms). A forward that reassigns a parameter keeps its assignment until exit, as
+    under functional_call; ``preserved_module`` then restores the user's objects."""
+    swapped: list[tuple[dict[str, Any], str, Any]] = []
+    try:
+        for module in tree.modules:
+            owns: tuple[dict[str, Any], ...] = (module._parameters, module._buffers)
+            for own in owns:
+                for key, t in own.items():
+                    if t is not None:
+                        swapped.append((own, key, t))
+                        own[key] = made[id(t)]
+        yield
+    finally:
+        for own, key, t in swapped:
+            own[key] = t
 
 
 def _fresh(template: dict[str, LayerRecord]) -> dict[str, LayerRecord]:
@@ -55,9 +75,9 @@ def _fresh(template: dict[str, LayerRecord]) -> dict[str, LayerRecord]:
     return {name: copy.copy(rec) for name, rec in template.items()}
 
 
-def _cpu_bytes(model: torch.nn.Module, inputs: Inputs) -> int:
+def _cpu_bytes(tree: ModuleTree, inputs: Inputs) -> int:
     """Bytes the CPU fallback allocates before the forward starts: a copy of every weight and every input."""
-    weights = {id(t): t for t in chain(model.parameters(), model.buffers())}.values()
+    weights = {id(t): t for t in chain(tree.parameters, tree.buffers)}.values()
     given = tree_leaves((inputs.args, inputs.kwargs))  # sizes only: no copies (a PackedSequence has no meta twin)
     tensors = chain(weights, (t for t in given if isinstance(t, torch.Tensor)))
     return sum(t.numel() * t.element_size() for t in tensors)
@@ -81,7 +101,7 @@ def _one_thread() -> Iterator[None]:
 
 
 def _forward(
-    model: torch.nn.Module, inputs: Inputs, device: str, collector: Collector, peak: InferencePeak | None = None
+    tree: ModuleTree, inputs: Inputs, device: str, collector: Collector, peak: InferencePeak | None = None
 ) -> None:
     """One forward: counts and shapes into ``collector``.
 
@@ -89,18 +109,19 @@ def _forward(
     function mode, which counts it whole): one op instead of the math decomposition, and the memory a real
     device would use.
     """
-    stand_ins = _stand_ins(model, device)
-    for pname, t in stand_ins.items():
-        collector.watch.setdefault(id(t), []).append(pname)
+    model = tree.model
+    made = _stand_ins(tree, device)
+    for pname, t in tree.named_tensors():
+        collector.watch.setdefault(id(made[id(t)]), []).append(pname)
     args, kwargs = inputs.on(device)
     attention = peak.attention if peak is not None else FusedAttentionOnMeta()
     if peak is not None:  # the inference peak rides along (measure/peak.py): live bytes, outputs per layer
         collector.output_bytes = peak.per_layer
-    with preserved_module(model), attention, hooked(model, collector) as mode, torch.no_grad():
+    with preserved_module(model, tree), attention, hooked(tree, collector) as mode, torch.no_grad():
         try:
             # the tracker last: it sees every op first, as in a run of its own
-            with mode, peak.tracker if peak is not None else nullcontext():
-                torch.func.functional_call(model, stand_ins, args, kwargs, tie_weights=True, strict=False)
+            with _swapped(tree, made), mode, peak.tracker if peak is not None else nullcontext():
+                model(*args, **kwargs)
         except Exception as exc:
             path, shapes = collector.stack[-1] if collector.stack else ("", [])
             kind = collector.records[path].type if path in collector.records else type(model).__name__
@@ -144,9 +165,10 @@ def analyze_module(
         raise InputError(f"device must be one of {', '.join(DEVICES)}, got {device!r}")
     if attention not in ATTENTION_MODES:
         raise InputError(f"attention must be one of {', '.join(ATTENTION_MODES)}, got {attention!r}")
-    template = layer_records(model)
+    tree = ModuleTree(model)  # walked once, read by every step below
+    template = layer_records(tree)
     if device == "auto":  # the cheaper device first (strategy.py), the other if an op cannot run there
-        first = choose_device(model, inputs, memory=memory)
+        first = choose_device(tree, inputs, memory=memory)
         tried = [first, "meta" if first == "cpu" else "cpu"]
     else:
         tried = [device]
@@ -155,7 +177,7 @@ def analyze_module(
     used = tried[0]
     for used in tried:
         if used == "cpu":
-            need, free = _cpu_bytes(model, inputs), available_bytes()
+            need, free = _cpu_bytes(tree, inputs), available_bytes()
             if need > free // 2:
                 msg = (
                     f"refusing to run on the CPU: copying the weights and inputs there needs {need / 2**30:.1f} GiB, "
@@ -173,7 +195,7 @@ def analyze_module(
             # the CPU chosen for a small model runs on one thread: no time lost spinning up (or, on a shared
             # machine, contending for) a thread pool for ops of a few microseconds
             with _one_thread() if used == "cpu" and device == "auto" else nullcontext():
-                _forward(model, inputs, used, attempt, peak if used == "meta" else None)
+                _forward(tree, inputs, used, attempt, peak if used == "meta" else None)
             collector, failed = attempt, None
             if peak is not None and used == "meta":
                 peak.measured = True
@@ -185,7 +207,7 @@ def analyze_module(
         if not partial:
             raise error
         return dataclasses.replace(
-            _report(model, name, inputs, attempt, used),
+            _report(tree, name, inputs, attempt, used),
             partial=True,
             error=str(error),
             notes=("partial: the forward failed; the counts cover only what ran before the failure",),
@@ -195,17 +217,17 @@ def analyze_module(
     if strict and uncounted:
         listed = ", ".join(f"{op} x{n}" for op, n in sorted(uncounted.items()))
         raise UncountedOpsError(f"strict: ops ran without a formula: {listed}", uncounted)
-    return _report(model, name, inputs, collector, used)
+    return _report(tree, name, inputs, collector, used)
 
 
-def _report(model: torch.nn.Module, name: str | None, inputs: Inputs, collector: Collector, used: str) -> Report:
+def _report(tree: ModuleTree, name: str | None, inputs: Inputs, collector: Collector, used: str) -> Report:
     return build_report(
-        model=name or type(model).__name__,
+        model=name or type(tree.model).__name__,
         inputs=inputs.info(),
-        records=list(collector.records.values()),
+        records=list(collector.finish().values()),
         op_costs=collector.op_costs,
         uncounted_ops=dict(collector.uncounted),
-        totals=totals(model),
+        totals=totals(tree),
         device=used,
         attention=collector.attention,
         not_run=collector.not_run(),

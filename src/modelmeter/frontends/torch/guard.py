@@ -15,6 +15,8 @@ from typing import Any
 
 import torch
 
+from .module_tree import ModuleTree
+
 
 def _global_settings() -> dict[str, Any]:
     return {
@@ -62,12 +64,14 @@ def preserved_torch_state() -> Iterator[None]:
 
 
 @contextmanager
-def preserved_module(model: torch.nn.Module) -> Iterator[None]:
-    """The module tree's train/eval flags, requires_grad flags and parameter/buffer objects, restored on exit."""
-    modules = list(model.modules())
+def preserved_module(model: torch.nn.Module, tree: ModuleTree | None = None) -> Iterator[None]:
+    """The module tree's train/eval flags, requires_grad flags and parameter/buffer objects, restored on exit
+    (``tree``: the model's, already walked)."""
+    tree = tree if tree is not None else ModuleTree(model)
+    modules = list(tree.modules)
     training = [m.training for m in modules]
     tensors = [(dict(m._parameters), dict(m._buffers)) for m in modules]
-    grads = [(p, p.requires_grad) for p in model.parameters()]
+    grads = [(p, p.requires_grad) for p in tree.parameters]
     try:
         yield
     finally:

@@ -128,13 +128,17 @@ class _NoKey(Exception):
     pass
 
 
-def _makes_values(kwargs: dict[str, Any]) -> bool:
+def _makes_values(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
     """A factory op that may start a chain of known values: one with a device, not of a floating dtype
-    (position ids, masks; not the empty float buffers batch norm allocates)."""
+    (position ids, masks; not the empty float buffers batch norm allocates), of a size with elements (not the
+    empty reserve buffer it allocates, ``empty([0], dtype=uint8)``: nothing to know)."""
     if "device" not in kwargs:
         return False
     dtype = kwargs.get("dtype")
-    return dtype is None or not dtype.is_floating_point
+    if dtype is not None and dtype.is_floating_point:
+        return False
+    size = args[0] if args else None
+    return not (isinstance(size, (list, tuple)) and 0 in size)
 
 
 def run(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -142,7 +146,7 @@ def run(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     if not _SCOPES or _len_dispatch_stack():  # a mode below this one must see the op itself
         return func(*args, **kwargs)
     cache = _SCOPES[-1]
-    if cache.known or _makes_values(kwargs):  # a small tensor with values, or a factory op (meta_values.py)
+    if cache.known or _makes_values(args, kwargs):  # a small tensor with values, or a factory op (meta_values.py)
         done = cache.known.run(func, args, kwargs)
         if done is not NOT_HANDLED:
             return done

@@ -59,20 +59,40 @@ def _number(v: Any) -> bool:
 
 
 def _binary(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """``a op b`` where ``b`` is a Python number, or a tensor of ``a``'s exact layout and dtype."""
-    if len(args) != 2 or "out" in kwargs or not _dense_float(args[0]):
+    """``a op b`` where ``b`` is a Python number, a tensor of ``a``'s exact layout and dtype, or (either way
+    round) two contiguous tensors of one dtype, one broadcast into the other's shape (squeeze-and-excitation's
+    ``scale * x``): TensorIterator orders the output's dims by the operand that is not broadcast, so the result
+    is contiguous."""
+    if len(args) != 2 or "out" in kwargs:
         return None
     a, b = args
-    if _number(b) or (
-        type(b) is torch.Tensor and b.device.type == "meta" and b.dtype == a.dtype
-        and b.shape == a.shape and b.stride() == a.stride()
-    ):  # fmt: skip
-        return _like(a)
-    return None
+    if not _float_meta(a):
+        return None
+    if _number(b):
+        return _like(a) if non_overlapping_dense(a) else None
+    if not _float_meta(b) or b.dtype != a.dtype:
+        return None
+    if b.shape == a.shape and b.stride() == a.stride():
+        return _like(a) if non_overlapping_dense(a) else None
+    return _broadcast(a, b)
+
+
+def _broadcast(a: torch.Tensor, b: torch.Tensor) -> Any:
+    """The contiguous result of an elementwise op on contiguous ``a`` and ``b`` when one's shape is the
+    broadcast of both (no dim grows on both sides), else None."""
+    if not (a.is_contiguous() and b.is_contiguous()):
+        return None
+    for full, small in ((a, b), (b, a)):
+        offset = full.dim() - small.dim()
+        if offset >= 0 and all(n == 1 or n == full.shape[offset + i] for i, n in enumerate(small.shape)):
+            return empty_meta(full.shape, None, full.dtype)
+    return None  # both sides grow, or the shapes do not broadcast (the kernel raises)
 
 
 def _binary_(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    return args[0] if _binary(args, kwargs) is not None else None
+    """``a op= b``: only where ``a`` keeps its shape (an in-place op cannot grow ``a``)."""
+    out = _binary(args, kwargs)
+    return args[0] if out is not None and out.shape == args[0].shape else None
 
 
 def _batch_norm(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -119,6 +139,63 @@ def _addmm(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     return None
 
 
+def _int_list(v: Any, n: int, least: int) -> bool:
+    return type(v) in (list, tuple) and len(v) == n and all(type(i) is int and i >= least for i in v)
+
+
+def _convolution(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """A (not transposed) convolution: (N, C_out, *spatial) with each spatial size
+    ``(in + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1``, contiguous in the input's dtype, as
+    ``meta_conv`` makes it (torch/_meta_registrations.py: meta tensors have no backend to pick a memory format
+    for). Anything its checks would reject (channels, groups, a bias of another size, an empty output) is left
+    to the kernel, which raises its own error."""
+    if kwargs or len(args) != 9:
+        return None
+    x, w, bias, stride, padding, dilation, transposed, _, groups = args
+    if transposed is not False or not (_float_meta(x) and _float_meta(w)) or x.dtype != w.dtype:
+        return None
+    spatial = x.dim() - 2
+    if spatial < 1 or w.dim() != x.dim() or type(groups) is not int or groups < 1:
+        return None
+    if not (_int_list(stride, spatial, 1) and _int_list(padding, spatial, 0) and _int_list(dilation, spatial, 1)):
+        return None
+    c_out = w.shape[0]
+    if x.shape[1] == 0 or x.shape[1] != w.shape[1] * groups or c_out % groups:
+        return None
+    if bias is not None and not (_float_meta(bias) and tuple(bias.shape) == (c_out,)):
+        return None
+    shape = [x.shape[0], c_out]
+    for i in range(spatial):
+        n = (x.shape[2 + i] + 2 * padding[i] - dilation[i] * (w.shape[2 + i] - 1) - 1) // stride[i] + 1
+        if n <= 0:
+            return None
+        shape.append(n)
+    return empty_meta(shape, None, x.dtype)
+
+
+def _mean_dim(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """``x.mean(dims, keepdim)`` of a contiguous floating-point ``x`` over distinct, listed dims, in ``x``'s
+    dtype: contiguous, the reduced dims dropped (or kept at 1). Its meta kernel is a Python reference of two
+    prims (about 240 us a call); squeeze-and-excitation calls it in every block."""
+    if len(args) not in (2, 3) or any(k != "keepdim" for k in kwargs):
+        return None
+    x, dims = args[0], args[1]
+    keepdim = args[2] if len(args) == 3 else kwargs.get("keepdim", False)
+    if not (_float_meta(x) and x.is_contiguous()) or type(keepdim) is not bool or type(dims) not in (list, tuple):
+        return None
+    nd = x.dim()
+    if not dims or nd == 0 or not all(type(d) is int and -nd <= d < nd for d in dims):
+        return None  # all dims (an empty list) or an invalid dim: the kernel decides
+    reduced = {d % nd for d in dims}
+    if len(reduced) != len(dims):
+        return None  # a dim named twice: the kernel raises
+    if keepdim:
+        shape = [1 if i in reduced else n for i, n in enumerate(x.shape)]
+    else:
+        shape = [n for i, n in enumerate(x.shape) if i not in reduced]
+    return empty_meta(shape, None, x.dtype)
+
+
 def _packets(names: tuple[str, ...], rule: Rule) -> dict[Any, Rule]:
     return {getattr(aten, n).default: rule for n in names if hasattr(aten, n)}
 
@@ -135,4 +212,6 @@ RULES: dict[Any, Rule] = {
     aten.mm.default: _mm,
     aten.bmm.default: _bmm,
     aten.addmm.default: _addmm,
+    aten.convolution.default: _convolution,
+    aten.mean.dim: _mean_dim,
 }  # fmt: skip

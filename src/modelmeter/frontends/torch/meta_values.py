@@ -10,7 +10,8 @@ known for a small tensor made on meta by a factory op (``arange``, ``full``, ``s
 tensor), for the user's small integer inputs (:func:`remember`), and for the outputs of any op all of whose meta
 arguments have known values: the op runs on the CPU values too, which is what a real CPU run computes. The
 meta op still runs (its outputs keep the meta kernel's metadata), unless it cannot (``nonzero``: the output's
-shape depends on values), when its outputs are made from the CPU result's.
+shape depends on values), when its outputs are made from the CPU result's. A tensor of no elements has all its
+values known (there are none), so it is never recorded and never makes a value unknown.
 
 What stays exact: values are only kept for tensors of at most ``MAX_ELEMENTS`` elements (masks and position ids
 of a short sequence, not activations), never for random ops, and an op that writes into a tensor with known
@@ -77,9 +78,9 @@ class Values:
         an activation, comes first among the arguments)."""
         by_id = self._by_id
         for a in args:
-            if isinstance(a, torch.Tensor) and a.device.type == "meta" and id(a) not in by_id:
+            if isinstance(a, torch.Tensor) and a.device.type == "meta" and id(a) not in by_id and a.numel():
                 return True
-        return any(t.device.type == "meta" and self.of(t) is None for t in tensor_leaves((args, kwargs)))
+        return any(t.device.type == "meta" and t.numel() and self.of(t) is None for t in tensor_leaves((args, kwargs)))
 
     def _stales(self, func: Any, args: tuple[Any, ...]) -> bool:
         return any(
@@ -105,8 +106,12 @@ class Values:
             out = func(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - e.g. .item(), or a shape that depends on values (nonzero)
             out, failed = None, exc
-        if failed is None and any(t.numel() > MAX_ELEMENTS for t in tensor_leaves(out)):
-            return out  # not a small tensor: no values kept
+        if failed is None:
+            sizes = [t.numel() for t in tensor_leaves(out)]
+            if any(n > MAX_ELEMENTS for n in sizes):
+                return out  # not a small tensor: no values kept
+            if not any(sizes):
+                return out  # no elements, so no values to know (batch norm's empty reserve buffer)
         try:
             with no_function_modes():
                 value = func(*(self._on_cpu(a) for a in args), **{k: self._on_cpu(v) for k, v in kwargs.items()})
@@ -129,7 +134,10 @@ class Values:
 
     def _on_cpu(self, v: Any) -> Any:
         if isinstance(v, torch.Tensor):
-            return self.of(v) if v.device.type == "meta" else v
+            if v.device.type != "meta":
+                return v
+            known = self.of(v)  # a tensor of no elements has its values known: none
+            return known if known is not None else torch.empty_strided(v.shape, v.stride(), dtype=v.dtype)
         if type(v) in (list, tuple):
             return type(v)(self._on_cpu(x) for x in v)
         return _CPU if _is_meta(v) else v

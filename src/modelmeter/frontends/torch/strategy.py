@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from .inputs import Inputs
+from .module_tree import ModuleTree
 
 MAX_MACS_ON_CPU = 10_000_000  # at most this many estimated MACs in all: run on the CPU
 MAX_WEIGHT_BYTES_ON_CPU = 256 * 2**20  # the CPU run copies every weight
@@ -80,15 +81,16 @@ def _image_shape(inputs: Inputs) -> tuple[int, ...] | None:
     return tuple(int(d) for d in tensors[0].shape)
 
 
-def choose_device(model: nn.Module, inputs: Inputs, memory: bool) -> str:
+def choose_device(model: nn.Module | ModuleTree, inputs: Inputs, memory: bool) -> str:
     """``"cpu"`` where real compute is estimated cheaper than meta for this model and input, else ``"meta"``."""
     if memory:  # memory is defined by the meta run (real devices' attention kernels allocate differently)
         return "meta"
-    tensors = [*model.parameters(), *model.buffers()]
+    tree = model if isinstance(model, ModuleTree) else ModuleTree(model)
+    tensors = [*tree.parameters, *tree.buffers]
     if any(t.device.type not in ("cpu", "meta") or t.is_quantized for t in tensors):
         return "meta"
     if sum(t.numel() * t.element_size() for t in tensors) > MAX_WEIGHT_BYTES_ON_CPU:
         return "meta"
     image = _image_shape(inputs)
-    macs = estimated_macs(model, image) if image is not None else None
+    macs = estimated_macs(tree.model, image) if image is not None else None
     return "meta" if macs is None or macs > MAX_MACS_ON_CPU else "cpu"

@@ -7,6 +7,7 @@ from collections import defaultdict
 import torch
 
 from ....report.model import LayerRecord, Totals
+from ..module_tree import ModuleTree
 from .attrs import module_attrs
 
 
@@ -14,13 +15,13 @@ def dtype_name(dtype: torch.dtype) -> str:
     return str(dtype).removeprefix("torch.")
 
 
-def packed_weights(module: torch.nn.Module) -> list[torch.Tensor]:
+def packed_weights(module: torch.nn.Module | ModuleTree) -> list[torch.Tensor]:
     """Weights and biases of ``torch.ao`` quantized modules in ``module``'s subtree, as stored (qint8 weight,
     fp32 bias): they live in packed params (``LinearPackedParams._weight_bias()``), not in ``parameters()``,
     yet they are the layer's parameters. Read from the module that holds them, not from a quantized Linear
     that delegates ``_weight_bias`` to its child, so nothing counts twice. They are not trainable."""
     out: list[torch.Tensor] = []
-    for m in module.modules():
+    for m in module.modules if isinstance(module, ModuleTree) else module.modules():
         if not hasattr(type(m), "_weight_bias"):  # a method of the quantized classes (fast: no Module.__getattr__)
             continue
         unpack = getattr(m, "_weight_bias", None)
@@ -30,7 +31,7 @@ def packed_weights(module: torch.nn.Module) -> list[torch.Tensor]:
     return out
 
 
-def layer_records(model: torch.nn.Module) -> dict[str, LayerRecord]:
+def layer_records(model: torch.nn.Module | ModuleTree) -> dict[str, LayerRecord]:
     """A record per module (dotted path, root ``""``) with its subtree's unique params and buffers.
 
     ``Module.parameters()`` yields each Parameter object once, so a tied weight reached twice inside
@@ -39,7 +40,7 @@ def layer_records(model: torch.nn.Module) -> dict[str, LayerRecord]:
     One pass from the leaves up: a subtree's tensors are its own plus its children's, by identity (calling
     ``module.parameters()`` on every module walks every subtree again: 25 ms of MobileNet-v3's 90).
     """
-    named = list(model.named_modules())
+    named = model.named if isinstance(model, ModuleTree) else list(model.named_modules())
     quantized = any(hasattr(type(m), "_weight_bias") for _, m in named)
     # tensor id -> (numel, trainable) of every unique tensor below each module, filled children first
     params: dict[int, dict[int, tuple[int, bool]]] = {}
@@ -67,11 +68,12 @@ def layer_records(model: torch.nn.Module) -> dict[str, LayerRecord]:
     return records
 
 
-def totals(model: torch.nn.Module) -> Totals:
+def totals(model: torch.nn.Module | ModuleTree) -> Totals:
     """Model-wide unique parameter and buffer figures (MACs/FLOPs are filled in by aggregation)."""
-    params = list(model.parameters())  # deduplicated by identity: tied weights count once
-    buffers = list(model.buffers())
-    packed = packed_weights(model)
+    tree = model if isinstance(model, ModuleTree) else ModuleTree(model)
+    params = tree.parameters  # deduplicated by identity: tied weights count once
+    buffers = tree.buffers
+    packed = packed_weights(tree)
     by_dtype: dict[str, int] = defaultdict(int)
     for p in [*params, *packed]:
         by_dtype[dtype_name(p.dtype)] += p.numel() * p.element_size()

@@ -24,7 +24,6 @@ from typing import Any
 
 import torch
 
-from ....formulas import Cost
 from ..tensors import tensor_leaves
 
 aten = torch.ops.aten
@@ -65,6 +64,9 @@ _BATCH_NORMS = {
 }
 
 
+_COPY = getattr(aten, "copy_", None)
+
+
 def tensor_bytes(t: torch.Tensor) -> int:
     """Bytes of the distinct elements ``t`` addresses: dimensions of stride 0 (broadcast) count once."""
     try:
@@ -91,33 +93,33 @@ def _distinct(obj: Any, skip: set[int] | None = None) -> list[torch.Tensor]:
     return out
 
 
-def op_traffic(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> Cost:
-    """The bytes ``func`` (an aten OpOverload) read and wrote; ``Cost`` with only the traffic fields set."""
+def op_traffic(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> tuple[int, int]:
+    """The bytes ``func`` (an aten OpOverload) read and wrote: (read, written)."""
     packet = getattr(func, "overloadpacket", None)
     if packet in _NO_TRAFFIC or getattr(func, "is_view", False):
-        return Cost()
+        return 0, 0
     if packet in _BATCH_NORMS and isinstance(out, tuple) and out:
         at = _BATCH_NORMS[packet]
         if at is None or not (args[at] if len(args) > at else kwargs.get("training", False)):
             out = out[0]  # eval: (output, save_mean, save_invstd) with the saved statistics empty on a real device
     written = sum(tensor_bytes(t) for t in _distinct(out))
     if packet in _WRITE_ONLY:
-        return Cost(write_bytes=written)
+        return 0, written
     if packet in _LOOKUPS:
         source = args[_LOOKUPS[packet]] if len(args) > _LOOKUPS[packet] else None
         others = _distinct((args, kwargs), skip={id(source)})
-        return Cost(read_bytes=sum(tensor_bytes(t) for t in others) + written, write_bytes=written)
-    if packet is getattr(aten, "copy_", None) and args:  # copy_(dst, src): reads src, writes dst
-        return Cost(read_bytes=sum(tensor_bytes(t) for t in _distinct(args[1:])), write_bytes=written)
-    reads = _distinct((args, {k: v for k, v in kwargs.items() if k != "out"}))
-    return Cost(read_bytes=sum(tensor_bytes(t) for t in reads), write_bytes=written)
+        return sum(tensor_bytes(t) for t in others) + written, written
+    if packet is _COPY and args:  # copy_(dst, src): reads src, writes dst
+        return sum(tensor_bytes(t) for t in _distinct(args[1:])), written
+    reads = _distinct((args, {k: v for k, v in kwargs.items() if k != "out"}) if kwargs else args)
+    return sum(tensor_bytes(t) for t in reads), written
 
 
-def function_traffic(args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> Cost:
-    """A function counted whole: its tensor arguments read once, its results written once (a fused kernel).
-    One that hands back an argument untouched (dropout in eval mode) moves nothing."""
+def function_traffic(args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> tuple[int, int]:
+    """A function counted whole: its tensor arguments read once, its results written once (a fused kernel):
+    (read, written). One that hands back an argument untouched (dropout in eval mode) moves nothing."""
     inputs = _distinct((args, kwargs))
     results = _distinct(out)
     if results and all(any(r is t for t in inputs) for r in results):
-        return Cost()
-    return Cost(read_bytes=sum(tensor_bytes(t) for t in inputs), write_bytes=sum(tensor_bytes(t) for t in results))
+        return 0, 0
+    return sum(tensor_bytes(t) for t in inputs), sum(tensor_bytes(t) for t in results)

@@ -94,7 +94,7 @@ def counted(model: torch.nn.Module, attention: str = "full") -> Iterator[Collect
 
 
 def total_cost(collector: Collector) -> Cost:
-    return sum((rec.own for rec in collector.records.values()), Cost())
+    return collector.total()
 
 
 def _unique(tensors: Iterator[tuple[str, torch.Tensor]]) -> list[torch.Tensor]:
@@ -224,7 +224,7 @@ def activation_peak(
 def _subtrees_cost(collector: Collector, names: list[str]) -> Cost:
     """Forward cost of the modules ``names`` and everything inside them."""
     prefixes = tuple(f"{n}." for n in names)
-    inside = (r.own for n, r in collector.records.items() if n in names or n.startswith(prefixes))
+    inside = (r.own for n, r in collector.finish().items() if n in names or n.startswith(prefixes))
     return sum(inside, Cost())
 
 
