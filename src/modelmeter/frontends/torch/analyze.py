@@ -117,7 +117,8 @@ def _forward(
     attention = peak.attention if peak is not None else FusedAttentionOnMeta()
     if peak is not None:  # the inference peak rides along (measure/peak.py): live bytes, outputs per layer
         collector.output_bytes = peak.per_layer
-    with preserved_module(model, tree), attention, hooked(tree, collector) as mode, torch.no_grad():
+    collector.routes = attention.routes()  # run by the collector's function mode: one mode per function, not two
+    with preserved_module(model, tree), hooked(tree, collector) as mode, torch.no_grad():
         try:
             # the tracker last: it sees every op first, as in a run of its own
             with _swapped(tree, made), mode, peak.tracker if peak is not None else nullcontext():

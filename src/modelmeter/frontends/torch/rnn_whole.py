@@ -35,6 +35,7 @@ from torch.utils._python_dispatch import _disable_current_modes, _get_current_di
 from torch.utils._pytree import tree_leaves
 
 from ...formulas import Cost
+from .dispatch_mode import DispatchMode
 from .measure.live import LiveBytes
 from .meta_cache import run as run_op
 
@@ -204,7 +205,7 @@ def _probe_backward(
     return (costs[0], costs[1]), (missing[0], missing[1])
 
 
-class _Counting(torch.utils._python_dispatch.TorchDispatchMode):
+class _Counting(DispatchMode):
     def __init__(self, on_op: Callable[[Any, tuple, dict, Any], None]):
         super().__init__()
         self.on_op = on_op

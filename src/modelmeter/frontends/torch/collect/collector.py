@@ -12,18 +12,18 @@ hooks on each submodule, all removed before returning, error or not.
 from __future__ import annotations
 
 from collections import Counter, OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import torch
 from torch.overrides import TorchFunctionMode
-from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.hooks import RemovableHandle
 
 from ....formulas import Cost
 from ....report.model import LayerRecord
 from ..costs.forward import FAST_PATH_CHECKS, FUNCTION_COSTS, ZERO_COST, Call, adapter_for
+from ..dispatch_mode import DispatchMode
 from ..meta_cache import run as run_op
 from ..module_tree import ModuleTree
 from ..rnn_whole import run_whole
@@ -63,6 +63,8 @@ class Collector:
         self.used: set[str] = set()
         self.notes: set[str] = set()  # what adapters say a reader must know (Call.notes)
         self.output_bytes: dict[str, int] | None = None  # when set: each module's output bytes, first call
+        # functions run by something else (FusedAttentionOnMeta.routes: attention on a real device's kernel)
+        self.routes: dict[Any, Callable[..., Any]] = {}
 
     def enter(self, name: str, args: Any, kwargs: Any) -> None:
         # hooks run inside the function mode: reading shapes here must not pass through it as the model's ops
@@ -175,12 +177,14 @@ class Collector:
         """A torch function is called (seen by the function mode): count it whole if it has a formula."""
         if func in FAST_PATH_CHECKS and self.stack:
             return FAST_PATH_CHECKS[func]
+        run = self.routes.get(func, func) if self.routes else func
         entry = FUNCTION_COSTS.get(func) if self.stack and not self.inside_function else None
         if entry is None:
-            return func(*args, **kwargs)
+            return run(*args, **kwargs)
         self.inside_function += 1
         try:
-            out = run_whole(func, args, kwargs)  # an RNN's outputs without running its steps
+            # an RNN's outputs without running its steps; attention through the kernel a real device runs
+            out = run_whole(func, args, kwargs) if run is func else run(*args, **kwargs)
         finally:
             self.inside_function -= 1
         name, adapter = entry
@@ -191,7 +195,7 @@ class Collector:
 _IS_ALL_TRUE = torch.ops.aten._is_all_true.default
 
 
-class _CostMode(TorchDispatchMode):
+class _CostMode(DispatchMode):
     def __init__(self, collector: Collector):
         super().__init__()
         self.collector = collector

@@ -97,27 +97,37 @@ class FusedAttentionOnMeta(TorchFunctionMode):
             "efficient": _cuda_efficient,
         }
 
+    def routes(self) -> dict[Any, Callable[..., Any]]:
+        """The functions this mode replaces, and by what: for a function mode that runs them itself (the
+        collector counts through one mode, not two; every other function passes through unchanged)."""
+        return {_SDPA: self.sdpa, _MHA: self.mha}
+
     def __torch_function__(self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
         if func is _SDPA:
             return self.sdpa(*args, **kwargs)
         if func is _MHA:
-            if self.native_mha and self.kernel == "auto" and self.target == "cpu":
-                self.kernels["native-mha"] += 1
-                a = _MHA_SIGNATURE.bind(*args, **kwargs).arguments
-                masks = (a.get("attn_mask") is not None, a.get("key_padding_mask") is not None)
-                need, average = a.get("need_weights", True), a.get("average_attn_weights", True)
-                priced = native_mha_cpu(args[0], args[4], args[5], *masks, need, average)
-                if args[0].is_meta:
-                    return priced
-                del priced  # the CPU fallback: its buffers were allocated (and freed) above; values from the kernel
-                return native_mha_real(a)
-            F.scaled_dot_product_attention = self.sdpa  # the body looks the name up in F's globals
-            try:
-                return func(*args, **kwargs)
-            finally:
-                F.scaled_dot_product_attention = _SDPA
+            return self.mha(*args, **kwargs)
         return func(*args, **kwargs)
+
+    def mha(self, *args: Any, **kwargs: Any) -> Any:
+        """``F.multi_head_attention_forward``: priced as the fast path's kernel where a real run would take it,
+        else run with its inner SDPA call routed through :meth:`sdpa`."""
+        if self.native_mha and self.kernel == "auto" and self.target == "cpu":
+            self.kernels["native-mha"] += 1
+            a = _MHA_SIGNATURE.bind(*args, **kwargs).arguments
+            masks = (a.get("attn_mask") is not None, a.get("key_padding_mask") is not None)
+            need, average = a.get("need_weights", True), a.get("average_attn_weights", True)
+            priced = native_mha_cpu(args[0], args[4], args[5], *masks, need, average)
+            if args[0].is_meta:
+                return priced
+            del priced  # the CPU fallback: its buffers were allocated (and freed) above; values from the kernel
+            return native_mha_real(a)
+        F.scaled_dot_product_attention = self.sdpa  # the body looks the name up in F's globals
+        try:
+            return _MHA(*args, **kwargs)
+        finally:
+            F.scaled_dot_product_attention = _SDPA
 
     def sdpa(self, *args: Any, **kwargs: Any) -> Any:
         c = SdpaCall.bind(args, kwargs)

@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from typing import Any
 
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
 
+from ..dispatch_mode import DispatchMode
 from ..meta_cache import run as run_op
 from ..tensors import tensor_leaves
 
@@ -21,7 +21,7 @@ def _storages(obj: Any) -> list[torch.UntypedStorage]:
     return [t.untyped_storage() for t in tensor_leaves(obj)]
 
 
-class LiveBytes(TorchDispatchMode):
+class LiveBytes(DispatchMode):
     """Tracks the bytes of every storage an op *allocates* and frees it when the storage dies.
 
     An op allocates each output storage that is none of its inputs' storages (views and in-place ops

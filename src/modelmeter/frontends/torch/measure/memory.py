@@ -16,7 +16,6 @@ from itertools import chain
 from typing import Any
 
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves, tree_map
 
 from ....errors import ForwardError, ModelMeterError
@@ -29,6 +28,7 @@ from ....options import MemoryOptions
 from ..collect.collector import Collector, hooked
 from ..collect.params import dtype_name, layer_records, packed_weights
 from ..costs import forward as aten_costs
+from ..dispatch_mode import DispatchMode
 from ..inputs import Inputs
 from ..meta_cache import run as run_op
 from ..rnn_whole import RNNsWhole, backward_sink
@@ -50,7 +50,7 @@ def _cost_of(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any)
     return adapter(aten_costs.Call(args, kwargs, out, overload=func._overloadname))
 
 
-class CountCost(TorchDispatchMode):
+class CountCost(DispatchMode):
     """Sums the registry cost of every aten op that runs, whatever runs it: for the backward, whose ops run
     outside any module's forward (forward passes are counted by :func:`counted`, as the report counts them).
     """
