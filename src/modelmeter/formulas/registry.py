@@ -32,8 +32,7 @@ class Cost:
 
     @property
     def flops(self) -> int:
-        # The single place where MACs become FLOPs: one multiply + one add per MAC.
-        return 2 * self.macs + self.other_flops
+        return flops_of(self.macs, self.other_flops)
 
     @property
     def bytes(self) -> int:
@@ -49,6 +48,11 @@ class Cost:
 
     def __mul__(self, times: int) -> Cost:
         return Cost(self.macs * times, self.other_flops * times, self.read_bytes * times, self.write_bytes * times)
+
+
+def flops_of(macs: int, other_flops: int) -> int:
+    """The single place where MACs become FLOPs: one multiply + one add per MAC, plus the other arithmetic."""
+    return 2 * macs + other_flops
 
 
 def intensity(flops: int, read_bytes: int, write_bytes: int) -> float | None:

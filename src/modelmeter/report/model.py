@@ -13,7 +13,7 @@ from typing import Any
 
 from ..errors import ModelMeterError
 from ..formulas import Cost
-from ..formulas.registry import intensity
+from ..formulas.registry import flops_of, intensity
 from ..memory.llm import LLMSizing
 from ..memory.report import Memory
 from ..roofline.types import Roofline
@@ -375,12 +375,15 @@ class Report:
         return self.render()
 
 
-def _self_and_ancestors(name: str) -> list[str]:
-    """ "a.b.c" -> ["a.b.c", "a.b", "a", ""]."""
-    if name == "":
-        return [""]
-    parts = name.split(".")
-    return [".".join(parts[:i]) for i in range(len(parts), 0, -1)] + [""]
+def _under(name: str, prefixes: set[str]) -> bool:
+    """``name`` is one of ``prefixes`` or inside one ("a.b.c" is under "a.b"; only the root is under "")."""
+    if not name:
+        return "" in prefixes
+    while name:
+        if name in prefixes:
+            return True
+        name = name.rpartition(".")[0]
+    return False
 
 
 def build_report(
@@ -404,22 +407,28 @@ def build_report(
     # subtree sums, deepest records first: each passes its subtree on to its nearest recorded ancestor (one
     # addition per record, not one per ancestor)
     sums = {rec.name: [rec.own.macs, rec.own.other_flops, rec.own.read_bytes, rec.own.write_bytes] for rec in records}
+    whole = [sum(v[i] for v in sums.values()) for i in range(4)]  # every record's own ops, once
     for name in sorted(sums, key=lambda n: -1 if n == "" else -n.count(".")):
         if name == "":
             continue
-        parent = next((a for a in _self_and_ancestors(name)[1:] if a in sums), None)
-        if parent is not None:
+        parent = name.rpartition(".")[0]
+        while parent not in sums and parent:
+            parent = parent.rpartition(".")[0]
+        if parent in sums:
             into, add = sums[parent], sums[name]
-            for i in range(4):
-                into[i] += add[i]
-    subtree = {name: Cost(*v) for name, v in sums.items()}
+            into[0] += add[0]
+            into[1] += add[1]
+            into[2] += add[2]
+            into[3] += add[3]
+    skipped = set(not_run)
     rows = []
     for rec in records:
-        sub = subtree[rec.name]
-        depth = 0 if rec.name == "" else rec.name.count(".") + 1
+        macs, other, read, write = sums[rec.name]
+        name = rec.name
+        depth = 0 if name == "" else name.count(".") + 1
         rows.append(
             LayerStats(
-                name=rec.name,
+                name=name,
                 type=rec.type,
                 depth=depth,
                 input_shapes=tuple(rec.input_shapes),
@@ -428,17 +437,15 @@ def build_report(
                 trainable_params=rec.trainable_params,
                 buffers=rec.buffers,
                 calls=rec.calls,
-                macs=sub.macs,
-                flops=sub.flops,
+                macs=macs,
+                flops=flops_of(macs, other),
                 attrs=dict(rec.attrs),
-                read_bytes=sub.read_bytes,
-                write_bytes=sub.write_bytes,
-                not_run=any(rec.name == n or rec.name.startswith(n + ".") for n in not_run),
+                read_bytes=read,
+                write_bytes=write,
+                not_run=bool(skipped) and _under(name, skipped),
             )
         )
-    whole = Cost()
-    for rec in records:
-        whole = whole + rec.own
+    total = Cost(*whole)
     ops = sorted(
         (
             OpStats(name, calls, cost.macs, cost.flops, cost.read_bytes, cost.write_bytes)
@@ -450,7 +457,7 @@ def build_report(
         model=model,
         inputs=tuple(inputs),
         totals=replace(
-            totals, macs=whole.macs, flops=whole.flops, read_bytes=whole.read_bytes, write_bytes=whole.write_bytes
+            totals, macs=total.macs, flops=total.flops, read_bytes=total.read_bytes, write_bytes=total.write_bytes
         ),
         layers=tuple(rows),
         ops=tuple(ops),

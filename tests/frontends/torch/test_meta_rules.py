@@ -140,6 +140,24 @@ def test_convolution_rule(dtype):
         assert RULES[conv](args, {}) is None, args
 
 
+@pytest.mark.parametrize("dtype", [*DTYPES, torch.int64, torch.bool, None], ids=str)
+def test_factory_rules(dtype):
+    """zeros / ones / empty on meta: the kernel's contiguous tensor (the default dtype when none is given)."""
+    for func in (aten.zeros.default, aten.ones.default, aten.empty.memory_format):
+        for size in ([2, 3, 4], [5], [], [0, 3], (1, 1, 7)):
+            kwargs = {"device": torch.device("meta"), "layout": torch.strided, "pin_memory": False}
+            if dtype is not None:
+                kwargs["dtype"] = dtype
+            assert _check(func, (list(size),), kwargs), (func, size)
+            assert _check(func, (list(size),), {"device": "meta", "dtype": dtype}), (func, size)
+        # another device, a sparse layout, channels-last, pinned memory: declined (the kernel decides)
+        assert RULES[func](([2, 3],), {"device": torch.device("cpu")}) is None
+        assert RULES[func](([2, 3],), {"device": "meta", "layout": torch.sparse_coo}) is None
+        assert RULES[func](([2, 3, 4, 5],), {"device": "meta", "memory_format": torch.channels_last}) is None
+        assert RULES[func](([2, 3],), {"device": "meta", "pin_memory": True}) is None
+        assert RULES[func](([2, -1],), {"device": "meta"}) is None
+
+
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
 def test_mean_dim_rule(dtype):
     mean = aten.mean.dim

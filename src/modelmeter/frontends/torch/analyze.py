@@ -7,7 +7,6 @@ would run it, under no_grad, with hooks; the originals and the hooks are put bac
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import os
 from collections.abc import Iterator
@@ -67,12 +66,6 @@ def _swapped(tree: ModuleTree, made: dict[int, torch.Tensor]) -> Iterator[None]:
     finally:
         for own, key, t in swapped:
             own[key] = t
-
-
-def _fresh(template: dict[str, LayerRecord]) -> dict[str, LayerRecord]:
-    """The records for one attempt: a shallow copy each (the collector assigns fields, never mutates them in
-    place; a deep copy of MobileNet-v3's records cost 4 ms)."""
-    return {name: copy.copy(rec) for name, rec in template.items()}
 
 
 def _cpu_bytes(tree: ModuleTree, inputs: Inputs) -> int:
@@ -167,7 +160,11 @@ def analyze_module(
     if attention not in ATTENTION_MODES:
         raise InputError(f"attention must be one of {', '.join(ATTENTION_MODES)}, got {attention!r}")
     tree = ModuleTree(model)  # walked once, read by every step below
-    template = layer_records(tree)
+    made = [layer_records(tree)]  # the first attempt's records; a retry makes its own (an attempt fills them in)
+
+    def fresh() -> dict[str, LayerRecord]:
+        return made.pop() if made else layer_records(tree)
+
     if device == "auto":  # the cheaper device first (strategy.py), the other if an op cannot run there
         first = choose_device(tree, inputs, memory=memory)
         tried = [first, "meta" if first == "cpu" else "cpu"]
@@ -189,9 +186,9 @@ def analyze_module(
                     error = ForwardError(f"{msg}; on meta, {prev}", prev.module_path, prev.input_shapes)
                     failed = (failed[0], failed[1], error)
                 else:
-                    failed = (Collector(_fresh(template), attention), used, ForwardError(msg))
+                    failed = (Collector(fresh(), attention), used, ForwardError(msg))
                 break
-        attempt = Collector(_fresh(template), attention)
+        attempt = Collector(fresh(), attention)
         try:
             # the CPU chosen for a small model runs on one thread: no time lost spinning up (or, on a shared
             # machine, contending for) a thread pool for ops of a few microseconds

@@ -53,7 +53,7 @@ def preserved_torch_state() -> Iterator[None]:
     saved = _global_settings()
     rng = torch.random.get_rng_state()
     # Reading CUDA's generators would initialise CUDA; only a process that already did so can have changed them.
-    cuda_rng = torch.cuda.get_rng_state_all() if torch.cuda.is_available() and torch.cuda.is_initialized() else None
+    cuda_rng = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None
     try:
         yield
     finally:

@@ -116,7 +116,20 @@ class Inputs:
                 return torch.randn(t.shape, dtype=t.dtype, generator=gen)
             return torch.zeros(t.shape, dtype=t.dtype)
 
-        return tree_map(make, self.args), tree_map(make, self.kwargs)
+        return _map(make, self.args), _map(make, self.kwargs)
+
+
+def _map(fn: Any, obj: Any) -> Any:
+    """``tree_map(fn, obj)``, walking plain tuples, lists and dicts directly (pytree looks up a node type per
+    leaf); anything else (a namedtuple, a ``ModelOutput``, a registered node) goes to pytree."""
+    kind = type(obj)
+    if kind is tuple or kind is list:
+        return kind(_map(fn, v) for v in obj)
+    if kind is dict:
+        return {k: _map(fn, v) for k, v in obj.items()}
+    if isinstance(obj, torch.Tensor) or kind in (int, float, bool, str, type(None)):
+        return fn(obj)
+    return tree_map(fn, obj)
 
 
 def _is_dtype(v: Any) -> bool:

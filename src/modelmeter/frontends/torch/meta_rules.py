@@ -196,6 +196,28 @@ def _mean_dim(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     return empty_meta(shape, None, x.dtype)
 
 
+_FACTORY_KWARGS = frozenset({"dtype", "layout", "device", "pin_memory", "memory_format"})
+
+
+def _factory(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """``zeros`` / ``ones`` / ``empty`` of a size on meta: a contiguous tensor of that size, in ``dtype`` (or the
+    default dtype). Their meta kernels are Python references (``zeros``: ``empty`` then ``fill_``, 90 us); an
+    RNN's initial states and batch norm's buffers are made this way."""
+    if len(args) != 1 or not _int_list(args[0], len(args[0]) if type(args[0]) in (list, tuple) else -1, 0):
+        return None
+    if any(k not in _FACTORY_KWARGS for k in kwargs) or kwargs.get("pin_memory"):
+        return None
+    device = kwargs.get("device")
+    if device is None or torch.device(device).type != "meta":
+        return None
+    if kwargs.get("layout", torch.strided) not in (None, torch.strided):
+        return None
+    if kwargs.get("memory_format", torch.contiguous_format) not in (None, torch.contiguous_format):
+        return None
+    dtype = kwargs.get("dtype")
+    return empty_meta(args[0], None, dtype if dtype is not None else torch.get_default_dtype())
+
+
 def _packets(names: tuple[str, ...], rule: Rule) -> dict[Any, Rule]:
     return {getattr(aten, n).default: rule for n in names if hasattr(aten, n)}
 
@@ -213,5 +235,8 @@ RULES: dict[Any, Rule] = {
     aten.bmm.default: _bmm,
     aten.addmm.default: _addmm,
     aten.convolution.default: _convolution,
+    aten.zeros.default: _factory,
+    aten.ones.default: _factory,
+    aten.empty.memory_format: _factory,
     aten.mean.dim: _mean_dim,
 }  # fmt: skip

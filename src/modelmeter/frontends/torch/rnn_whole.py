@@ -38,6 +38,7 @@ from ...formulas import Cost
 from .dispatch_mode import DispatchMode
 from .measure.live import LiveBytes
 from .meta_cache import run as run_op
+from .tensors import meta_like
 
 RNN_FUNCTIONS = frozenset((torch.lstm, torch.gru, torch.rnn_tanh, torch.rnn_relu))
 PROBE_STEPS = (2, 3)
@@ -97,7 +98,8 @@ def _empty_outputs(x: torch.Tensor, hx: list[torch.Tensor], layout: _Layout) -> 
     out = torch.empty((steps, batch, layout.directions * int(hx[0].shape[-1])), dtype=x.dtype, device=x.device)
     if layout.time_dim == 1:
         out = out.transpose(0, 1)
-    return (out, *(torch.empty_like(h) for h in hx))
+    # meta_like: PyTorch's empty_like of a meta tensor is a Python reference (170 us)
+    return (out, *(meta_like(h) if h.is_meta else torch.empty_like(h) for h in hx))
 
 
 def _bytes(tensors: Any) -> int:
