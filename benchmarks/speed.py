@@ -4,10 +4,13 @@
     .venv/bin/python benchmarks/speed.py [--repeat 3] [--out docs/benchmarks-speed.md]
 
 Every tool counts the same model on the same input (batch 1). The runs are *interleaved*: each repetition
-times every (model, tool) pair once, in the same order, after one warm-up round that is not counted; the table
-shows the median of the repetitions. On a shared machine the absolute times move with the load, so compare the
-ratios within one run (``x floor``: the tool's median over the cheaper of the bare CPU and bare meta forward of
-the same model). Peers run a real CPU forward (torchinfo, thop, ptflops, fvcore, calflops, torchprofile,
+times every (model, tool) pair once, after one warm-up round that is not counted; the table shows the median
+of the repetitions. Within a round the tools of a model run in a shuffled order (seeded by the round): in a
+fixed order the first tool always ran right after the bare meta forward (180 ms of Python on the LSTM, which
+leaves every cache cold) and paid for it in every round (modelmeter's LSTM median: 1.8 ms there, 1.6 ms after
+thop). On a shared machine the absolute times move with the load, so compare the ratios within one run
+(``x floor``: the tool's median over the cheaper of the bare CPU and bare meta forward of the same model).
+Peers run a real CPU forward (torchinfo, thop, ptflops, fvcore, calflops, torchprofile,
 FlopCounterMode); modelmeter runs where ``device="auto"`` picks. Counts are shown as each tool reports them
 (params, and MACs: FLOPs / 2 for the tools that report FLOPs); a tool that fails is reported with its error.
 """
@@ -19,6 +22,7 @@ import copy
 import io
 import json
 import platform
+import random
 import statistics
 import sys
 import time
@@ -199,7 +203,9 @@ def measure(all_cases: list[Case], repeat: int) -> dict[tuple[str, str], dict[st
     results: dict[tuple[str, str], dict[str, Any]] = {}
     for rnd in range(repeat + 1):  # round 0 warms up (imports, caches, first-call costs) and is not counted
         for case in all_cases:
-            for tool, fn in TOOLS.items():
+            order = list(TOOLS.items())
+            random.Random(rnd).shuffle(order)  # no tool always follows the same neighbour (see the docstring)
+            for tool, fn in order:
                 slot = results.setdefault((case.name, tool), {"times": [], "counts": None, "error": None})
                 if slot["error"]:
                     continue

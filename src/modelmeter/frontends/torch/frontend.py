@@ -83,18 +83,18 @@ class TorchFrontend:
             return report
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection during an analysis, as it was after. The analysis makes many short-lived
-    objects, which trigger collections of the whole heap (torch and transformers hold millions of objects):
-    a ResNet-50 that counts in 29 ms took 194 ms when one struck. Reference counting still frees everything
-    that is not in a cycle; the cycles left wait for the next collection."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
+class _gc_paused:
+    """Context manager: no cyclic garbage collection during an analysis, as it was after. The analysis makes
+    many short-lived objects, which trigger collections of the whole heap (torch and transformers hold millions
+    of objects): a ResNet-50 that counts in 29 ms took 194 ms when one struck. Reference counting still frees
+    everything that is not in a cycle; the cycles left wait for the next collection."""
+
+    def __enter__(self) -> None:
+        self.enabled = gc.isenabled()
+        gc.disable()
+
+    def __exit__(self, *exc: object) -> None:
+        if self.enabled:
             gc.enable()
 
 

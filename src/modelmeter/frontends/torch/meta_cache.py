@@ -25,8 +25,6 @@ and whole reports with and without the cache.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -60,15 +58,19 @@ def remember(meta: torch.Tensor, value: torch.Tensor) -> None:
         _SCOPES[-1].known.remember(meta, value.detach().clone())
 
 
-@contextmanager
-def scope(cache: Cache | None = None) -> Iterator[Cache]:
-    """Cache meta ops for the duration, in ``cache`` if given (a compare shares one across its models; every
-    key holds all an op's answer depends on, so sharing changes nothing but the time); nested scopes share the
-    outermost cache."""
-    _SCOPES.append(_SCOPES[-1] if _SCOPES else cache if cache is not None else Cache())
-    try:
-        yield _SCOPES[-1]
-    finally:
+class scope:
+    """Context manager: cache meta ops for the duration, in ``cache`` if given (a compare shares one across its
+    models; every key holds all an op's answer depends on, so sharing changes nothing but the time); nested
+    scopes share the outermost cache. ``with scope() as cache`` gives the cache."""
+
+    def __init__(self, cache: Cache | None = None) -> None:
+        self.cache = cache
+
+    def __enter__(self) -> Cache:
+        _SCOPES.append(_SCOPES[-1] if _SCOPES else self.cache if self.cache is not None else Cache())
+        return _SCOPES[-1]
+
+    def __exit__(self, *exc: object) -> None:
         _SCOPES.pop()
 
 

@@ -12,8 +12,8 @@ hooks on each submodule, all removed before returning, error or not.
 from __future__ import annotations
 
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 import torch
@@ -221,11 +221,25 @@ class _FunctionMode(TorchFunctionMode):
         return self.collector.function(func, args, kwargs or {})
 
 
-@contextmanager
-def _counting(collector: Collector) -> Iterator[None]:
-    """Both modes: functions (outer) and aten ops (inner)."""
-    with _FunctionMode(collector), _CostMode(collector):
-        yield
+class _counting:
+    """Context manager: both modes, functions (outer) and aten ops (inner)."""
+
+    def __init__(self, collector: Collector):
+        self.functions, self.ops = _FunctionMode(collector), _CostMode(collector)
+
+    def __enter__(self) -> None:
+        self.functions.__enter__()
+        try:
+            self.ops.__enter__()
+        except BaseException:
+            self.functions.__exit__(None, None, None)
+            raise
+
+    def __exit__(self, *exc: Any) -> None:
+        try:
+            self.ops.__exit__(*exc)
+        finally:
+            self.functions.__exit__(*exc)
 
 
 class hooked:
