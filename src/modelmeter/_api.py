@@ -190,9 +190,10 @@ def analysis_options(
     if tokens is not None and not train:
         raise UsageError("--tokens (tokens=...) sizes training on a token budget; add --train")
     memory_options = None
-    from .memory.attention_kernels import check_kernel
+    if attention_kernel != "auto":
+        from .memory.attention_kernels import check_kernel
 
-    check_kernel(attention_kernel)
+        check_kernel(attention_kernel)
     asked = (weights_dtype, kv_dtype, tokens)
     if memory or train or any(a is not None for a in asked) or attention_kernel != "auto":
         from .memory.dtypes import canonical

@@ -10,13 +10,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
-from torch.utils._pytree import tree_leaves, tree_map
+from torch.utils._pytree import tree_map
 
 from ...errors import InputError
 from ...report.model import InputInfo
 from .meta_cache import remember
 from .meta_values import MAX_ELEMENTS
-from .tensors import meta_like
+from .tensors import meta_like, tensor_leaves
 
 InputSize = Sequence[int] | Sequence[Sequence[int]] | Mapping[str, Any]
 
@@ -90,8 +90,7 @@ class Inputs:
     def info(self) -> list[InputInfo]:
         return [
             InputInfo(tuple(int(d) for d in t.shape), str(t.dtype).removeprefix("torch."))
-            for t in tree_leaves((self.args, self.kwargs))
-            if isinstance(t, torch.Tensor)
+            for t in tensor_leaves((self.args, self.kwargs))
         ]
 
     def on(self, device: str) -> tuple[tuple[Any, ...], dict[str, Any]]:

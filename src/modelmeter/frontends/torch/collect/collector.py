@@ -216,9 +216,14 @@ class _FunctionMode(TorchFunctionMode):
     def __init__(self, collector: Collector):
         super().__init__()
         self.collector = collector
+        # the functions the collector does anything with; every other one (``dim``, ``size``, ``conv2d``, ...)
+        # runs straight on, here, without a call into the collector
+        self.special = FAST_PATH_CHECKS.keys() | FUNCTION_COSTS.keys() | collector.routes.keys()
 
     def __torch_function__(self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None) -> Any:
-        return self.collector.function(func, args, kwargs or {})
+        if func in self.special:
+            return self.collector.function(func, args, kwargs or {})
+        return func(*args, **(kwargs or {}))
 
 
 class _counting:
