@@ -81,6 +81,8 @@ CASES = [
 CLI = {
     "cli --version": ["--version"],
     "cli summary lenet5.yaml": ["summary", str(ROOT / "examples" / "specs" / "lenet5.yaml")],
+    # a user's own nn.Module (no torchvision or transformers imported): the first analysis in a fresh process
+    "cli summary LeNet5 (.py)": ["summary", f"{ROOT / 'examples' / 'seed_models.py'}:LeNet5", "--input", "1,1,32,32"],
     "cli compare 'torchvision:*'": ["compare", "torchvision:*", "--format", "json"],
 }
 

@@ -54,6 +54,20 @@ def test_model_unchanged_after_summary(device):
     assert_unchanged(m, before)
 
 
+@pytest.mark.parametrize("device, extra", [("meta", {}), ("cpu", {}), ("meta", {"train": True})])
+def test_rnn_keeps_its_own_weights(device, extra):
+    """An RNN's forward refreshes its list of weights (``_flat_weights``): after the analysis it must hold the
+    module's own parameters, not the stand-ins (on the CPU, copies of every weight kept alive)."""
+    lstm = nn.LSTM(8, 16, num_layers=2, batch_first=True)
+    before = snapshot(lstm)
+    r = modelmeter.summary(lstm, input_size=(1, 5, 8), device=device, **extra)
+    # per layer: 4 gates x H x (input + H) weights + 2 biases of 4H: 4*16*(8+16) + 128 + 4*16*(16+16) + 128 = 3840
+    assert r.totals.params == 4 * 16 * (8 + 16) + 2 * 4 * 16 + 4 * 16 * (16 + 16) + 2 * 4 * 16 == 3840
+    assert all(w is p for w, p in zip(lstm._flat_weights, lstm.parameters(), strict=True))
+    assert [ref() for ref in lstm._flat_weight_refs] == list(lstm.parameters())
+    assert_unchanged(lstm, before)
+
+
 class Broken(nn.Module):
     def __init__(self):
         super().__init__()

@@ -66,16 +66,19 @@ class TorchFrontend:
                 if is_meta_causal_lm(module):  # the roofline's prefill and decode need the LLM sizing
                     memory = MemoryOptions()
             if memory is not None and module is not None and not report.partial:
+                from .guard import preserved_module
+                from .measure.llm import add_llm_sizing, is_meta_causal_lm
                 from .measure.memory import measure
 
-                measured = measure(module, inputs, report.device, memory, attention=options.attention, inference=peak)
-                report = dataclasses.replace(report, memory=measured)
-                from .measure.llm import add_llm_sizing, is_meta_causal_lm
-
-                if is_meta_causal_lm(module):
-                    report = add_llm_sizing(report, module, inputs, memory.kv_dtype, memory.tokens)
-                else:
-                    memory.refuse_llm_sizing(report.model)
+                with preserved_module(module):  # the memory runs leave the model as the counting run does
+                    measured = measure(
+                        module, inputs, report.device, memory, attention=options.attention, inference=peak
+                    )
+                    report = dataclasses.replace(report, memory=measured)
+                    if is_meta_causal_lm(module):
+                        report = add_llm_sizing(report, module, inputs, memory.kv_dtype, memory.tokens)
+                    else:
+                        memory.refuse_llm_sizing(report.model)
             elif memory is not None:  # a checkpoint or a partial run: nothing to size
                 memory.refuse_llm_sizing(report.model)
             if options.measure is not None:

@@ -65,6 +65,9 @@ class preserved_torch_state:
             torch.cuda.set_rng_state_all(self.cuda_rng)
 
 
+_RNN_STATE = ("_flat_weights", "_flat_weight_refs")  # nn.RNNBase's view of its weights
+
+
 @contextmanager
 def preserved_module(model: torch.nn.Module, tree: ModuleTree | None = None) -> Iterator[None]:
     """The module tree's train/eval flags, requires_grad flags and parameter/buffer objects, restored on exit
@@ -74,9 +77,15 @@ def preserved_module(model: torch.nn.Module, tree: ModuleTree | None = None) -> 
     training = [m.training for m in modules]
     tensors = [(dict(m._parameters), dict(m._buffers)) for m in modules]
     grads = [(p, p.requires_grad) for p in tree.parameters]
+    # an RNN keeps a list of its weights (and weak references to them), refreshed by its forward: it would keep
+    # the stand-ins alive (on the CPU path, a copy of every weight) until the user's next forward
+    flat = [(m, m.__dict__[a], a) for m in modules for a in _RNN_STATE if a in m.__dict__]
+    flat = [(m, list(v) if isinstance(v, list) else v, a) for m, v, a in flat]
     try:
         yield
     finally:
+        for m, value, attr in flat:
+            m.__dict__[attr] = value
         for m, was_training, (params, buffers) in zip(modules, training, tensors, strict=True):
             if m.training != was_training:
                 m.training = was_training  # not m.train(): that recurses and may be overridden
