@@ -104,13 +104,42 @@ def _cli(src: str, args: list[str]) -> dict[str, float]:
     return {"seconds": seconds} if proc.returncode in (0, 1) else {"error": proc.stderr[-120:]}  # type: ignore
 
 
+def render(found: dict[str, dict[str, list[dict[str, float]]]], names: list[str]) -> str:
+    """The table: median milliseconds per tree (a 1 ms case reads as 1.2, not 0.001 s), their ratio, peak RSS."""
+    lines = [
+        "| case | before ms | after ms | after / before | peak RSS before | peak RSS after |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name in names:
+        cells = []
+        for tree in ("before", "after"):
+            ok = [r for r in found[name][tree] if "seconds" in r]
+            cells.append((statistics.median(r["seconds"] for r in ok) if ok else None,
+                          max((r.get("rss", 0) for r in ok), default=0)))  # fmt: skip
+        (b, rb), (a, ra) = cells
+        ratio = f"{a / b:.2f}" if a and b else ""
+        mib = lambda x: f"{x / 2**20:.0f} MiB" if x else ""  # noqa: E731
+        ms = lambda x: f"{x * 1e3:,.1f}" if x else "failed"  # noqa: E731
+        lines.append(f"| {name} | {ms(b)} | {ms(a)} | {ratio} | {mib(rb)} | {mib(ra)} |")
+    return "\n".join(lines)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--baseline", required=True, help="the other checkout's src directory")
+    parser.add_argument("--baseline", help="the other checkout's src directory (required unless --render)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--only", default=None)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "before_after.json")
+    parser.add_argument("--render", action="store_true", help="only redo the table from the --out JSON")
     args = parser.parse_args()
+    if args.render:
+        found = json.loads(args.out.read_text(encoding="utf-8"))
+        text = render(found, list(found))
+        args.out.with_suffix(".md").write_text(text + "\n", encoding="utf-8")
+        print(text)
+        return 0
+    if not args.baseline:
+        parser.error("--baseline is required (the other checkout's src directory)")
     trees = {"before": args.baseline, "after": str(ROOT / "src")}
     names = [c for c in [*CASES, *CLI] if args.only is None or args.only in c]
     found: dict[str, dict[str, list[dict[str, float]]]] = {n: {t: [] for t in trees} for n in names}
@@ -120,21 +149,7 @@ def main() -> int:
                 got = _cli(src, CLI[name]) if name in CLI else _child(src, name)
                 found[name][tree].append(got)
                 print(f"round {rnd} {name} {tree}: {got}", file=sys.stderr)
-    lines = [
-        "| case | before s | after s | after / before | peak RSS before | peak RSS after |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    for name in names:
-        cells = []
-        for tree in trees:
-            ok = [r for r in found[name][tree] if "seconds" in r]
-            cells.append((statistics.median(r["seconds"] for r in ok) if ok else None,
-                          max((r.get("rss", 0) for r in ok), default=0)))  # fmt: skip
-        (b, rb), (a, ra) = cells
-        ratio = f"{a / b:.2f}" if a and b else ""
-        mib = lambda x: f"{x / 2**20:.0f} MiB" if x else ""  # noqa: E731
-        lines.append(f"| {name} | {b and f'{b:.3f}'} | {a and f'{a:.3f}'} | {ratio} | {mib(rb)} | {mib(ra)} |")
-    text = "\n".join(lines)
+    text = render(found, names)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(found, indent=1) + "\n", encoding="utf-8")
     args.out.with_suffix(".md").write_text(text + "\n", encoding="utf-8")
