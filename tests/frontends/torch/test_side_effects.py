@@ -68,6 +68,23 @@ def test_rnn_keeps_its_own_weights(device, extra):
     assert_unchanged(lstm, before)
 
 
+@pytest.mark.parametrize("device", ["meta", "cpu"])
+def test_weights_recomputed_by_hooks_are_put_back(device):
+    """Old-style weight_norm and pruning set ``module.weight`` in a forward pre-hook, from the parameters: the
+    analysis must not leave a weight computed from its stand-ins (a meta tensor) in the user's module."""
+    from torch.nn.utils import prune, weight_norm
+
+    model = nn.Sequential(weight_norm(nn.Linear(4, 4)), nn.ReLU(), nn.Linear(4, 3))
+    prune.l1_unstructured(model[2], "weight", amount=0.5)
+    before = {i: model[i].__dict__["weight"] for i in (0, 2)}
+    values = {i: t.clone() for i, t in before.items()}
+    r = modelmeter.summary(model, input_size=(2, 4), device=device)
+    # weight_norm: g (4x1) + v (4x4) + bias 4 = 24; pruned: weight_orig 12 + bias 3 = 15 (the mask is a buffer)
+    assert r.totals.params == 24 + 15
+    for i, t in before.items():
+        assert model[i].__dict__["weight"] is t and torch.equal(t, values[i]) and t.device.type == "cpu"
+
+
 class Broken(nn.Module):
     def __init__(self):
         super().__init__()

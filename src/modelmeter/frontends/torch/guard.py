@@ -68,6 +68,11 @@ class preserved_torch_state:
 _RNN_STATE = ("_flat_weights", "_flat_weight_refs")  # nn.RNNBase's view of its weights
 
 
+def _tensor_attrs(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """The tensors a module holds as plain attributes (not parameters or buffers)."""
+    return {k: v for k, v in module.__dict__.items() if isinstance(v, torch.Tensor)}
+
+
 @contextmanager
 def preserved_module(model: torch.nn.Module, tree: ModuleTree | None = None) -> Iterator[None]:
     """The module tree's train/eval flags, requires_grad flags and parameter/buffer objects, restored on exit
@@ -81,11 +86,21 @@ def preserved_module(model: torch.nn.Module, tree: ModuleTree | None = None) -> 
     # the stand-ins alive (on the CPU path, a copy of every weight) until the user's next forward
     flat = [(m, m.__dict__[a], a) for m in modules for a in _RNN_STATE if a in m.__dict__]
     flat = [(m, list(v) if isinstance(v, list) else v, a) for m, v, a in flat]
+    # a module with hooks of its own may set tensor attributes in them: old-style weight_norm / spectral_norm and
+    # torch.nn.utils.prune recompute ``module.weight`` from the (stand-in) parameters before each forward
+    hooked = [(m, _tensor_attrs(m)) for m in modules if m._forward_pre_hooks or m._forward_hooks]
     try:
         yield
     finally:
         for m, value, attr in flat:
             m.__dict__[attr] = value
+        for m, attrs in hooked:
+            now = _tensor_attrs(m)
+            for key in now.keys() - attrs.keys():  # made by the run
+                del m.__dict__[key]
+            for key, value in attrs.items():
+                if now.get(key) is not value:
+                    m.__dict__[key] = value
         for m, was_training, (params, buffers) in zip(modules, training, tensors, strict=True):
             if m.training != was_training:
                 m.training = was_training  # not m.train(): that recurses and may be overridden
