@@ -30,8 +30,6 @@ from .module_tree import ModuleTree
 from .strategy import choose_device
 from .tensors import meta_like
 
-_META = torch.device("meta")
-
 
 def _stand_ins(tree: ModuleTree, device: str) -> dict[int, torch.Tensor]:
     """Tensors to run the forward with, by the id of the tensor each replaces: tied tensors share one."""
@@ -39,13 +37,7 @@ def _stand_ins(tree: ModuleTree, device: str) -> dict[int, torch.Tensor]:
     for t in chain(tree.parameters, tree.buffers):
         if id(t) not in made:
             if device == "meta":
-                # no mode is active yet, so a contiguous tensor's twin is one empty_strided (meta_like: any layout)
-                contiguous = t.layout is torch.strided and not t.is_quantized and t.is_contiguous()
-                made[id(t)] = (
-                    torch.empty_strided(t.shape, t.stride(), dtype=t.dtype, device=_META)
-                    if contiguous
-                    else meta_like(t)
-                )
+                made[id(t)] = meta_like(t)
             elif t.device.type == "meta":
                 made[id(t)] = torch.zeros(t.shape, dtype=t.dtype)
             else:
